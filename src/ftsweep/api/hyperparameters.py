@@ -1,0 +1,189 @@
+"""Hyperparameters of the three fine-tuning methods, with the API's types and ranges.
+
+`RULES` is the single source of truth for what each hyperparameter accepts (API_FACTS section 2):
+the pydantic models below and the sweep file's dimensions are both checked against it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictInt
+
+__all__ = [
+    "AUTO",
+    "METHODS",
+    "RULES",
+    "DpoHyperparameters",
+    "HyperparameterRule",
+    "MethodName",
+    "ReasoningEffort",
+    "ReinforcementHyperparameters",
+    "SupervisedHyperparameters",
+    "hyperparameters_for",
+]
+
+AUTO = "auto"
+MethodName = Literal["supervised", "dpo", "reinforcement"]
+METHODS: tuple[MethodName, ...] = ("supervised", "dpo", "reinforcement")
+ReasoningEffort = Literal["default", "low", "medium", "high"]
+
+_ALL = frozenset(METHODS)
+
+
+@dataclass(frozen=True)
+class HyperparameterRule:
+    """What one hyperparameter accepts: its type, its bounds (open or closed) or its choices."""
+
+    name: str
+    kind: Literal["int", "float", "enum"]
+    methods: frozenset[str]
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def allows_auto(self) -> bool:
+        return self.kind != "enum"
+
+    def describe(self) -> str:
+        """The rule in words, as error messages quote it."""
+        if self.kind == "enum":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        kind = "an integer" if self.kind == "int" else "a number"
+        return f"{kind} {self.bounds()}, or 'auto'"
+
+    def bounds(self) -> str:
+        fmt = _fmt
+        if self.low is not None and self.high is not None:
+            if self.kind == "int":
+                return f"from {fmt(self.low)} to {fmt(self.high)}"
+            lo = f"{fmt(self.low)} {'<' if self.low_open else '<='}"
+            return f"with {lo} x {'<' if self.high_open else '<='} {fmt(self.high)}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {fmt(self.low)}"
+        return ""
+
+    def check(self, value: object, *, allow_auto: bool = True) -> str | None:
+        """Return why `value` is not allowed, or None when it is."""
+        if value == AUTO and isinstance(value, str):
+            return None if (self.allows_auto and allow_auto) else f"must be {self.describe()}"
+        if self.kind == "enum":
+            return None if value in self.choices else f"must be {self.describe()}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be {self.describe()}"
+        if self.kind == "int" and not isinstance(value, int):
+            return f"must be {self.describe()}; {value!r} is not an integer"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be {self.describe()}"
+        return None if self.in_range(value) else f"must be {self.describe()}"
+
+    def in_range(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+RULES: dict[str, HyperparameterRule] = {
+    rule.name: rule
+    for rule in (
+        HyperparameterRule("batch_size", "int", _ALL, low=1, high=256),
+        HyperparameterRule("beta", "float", frozenset({"dpo"}), low=0, high=2, low_open=True),
+        HyperparameterRule(
+            "compute_multiplier",
+            "float",
+            frozenset({"reinforcement"}),
+            low=0.00001,
+            high=10,
+            low_open=True,
+        ),
+        HyperparameterRule("eval_interval", "int", frozenset({"reinforcement"}), low=1),
+        HyperparameterRule("eval_samples", "int", frozenset({"reinforcement"}), low=1),
+        HyperparameterRule("learning_rate_multiplier", "float", _ALL, low=0, low_open=True),
+        HyperparameterRule("n_epochs", "int", _ALL, low=1, high=50),
+        HyperparameterRule(
+            "reasoning_effort",
+            "enum",
+            frozenset({"reinforcement"}),
+            choices=("default", "low", "medium", "high"),
+        ),
+    )
+}
+
+
+def _strict_number(value: Any) -> Any:
+    """Refuse what pydantic's lax mode would coerce: booleans and numeric strings."""
+    if isinstance(value, bool) or (isinstance(value, str) and value != AUTO):
+        raise ValueError("must be a number or 'auto'")
+    return value
+
+
+def _ruled(name: str) -> AfterValidator:
+    rule = RULES[name]
+
+    def check(value: Any) -> Any:
+        reason = rule.check(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
+    return AfterValidator(check)
+
+
+_Int = Annotated[Literal["auto"] | StrictInt, BeforeValidator(_strict_number)]
+_Float = Annotated[Literal["auto"] | float, BeforeValidator(_strict_number)]
+
+BatchSize = Annotated[_Int, _ruled("batch_size")]
+NEpochs = Annotated[_Int, _ruled("n_epochs")]
+LearningRateMultiplier = Annotated[_Float, _ruled("learning_rate_multiplier")]
+Beta = Annotated[_Float, _ruled("beta")]
+ComputeMultiplier = Annotated[_Float, _ruled("compute_multiplier")]
+EvalInterval = Annotated[_Int, _ruled("eval_interval")]
+EvalSamples = Annotated[_Int, _ruled("eval_samples")]
+
+
+class _Hyperparameters(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    batch_size: BatchSize | None = None
+    learning_rate_multiplier: LearningRateMultiplier | None = None
+    n_epochs: NEpochs | None = None
+
+
+class SupervisedHyperparameters(_Hyperparameters):
+    """`method.supervised.hyperparameters`."""
+
+
+class DpoHyperparameters(_Hyperparameters):
+    """`method.dpo.hyperparameters`."""
+
+    beta: Beta | None = None
+
+
+class ReinforcementHyperparameters(_Hyperparameters):
+    """`method.reinforcement.hyperparameters`."""
+
+    compute_multiplier: ComputeMultiplier | None = None
+    eval_interval: EvalInterval | None = None
+    eval_samples: EvalSamples | None = None
+    reasoning_effort: ReasoningEffort | None = None
+
+
+_BY_METHOD: dict[str, type[_Hyperparameters]] = {
+    "supervised": SupervisedHyperparameters,
+    "dpo": DpoHyperparameters,
+    "reinforcement": ReinforcementHyperparameters,
+}
+
+
+def hyperparameters_for(method: str) -> type[_Hyperparameters]:
+    """The hyperparameters model of a method."""
+    return _BY_METHOD[method]

@@ -1,0 +1,126 @@
+"""The exceptions ftsweep raises, in one tree.
+
+The library raises these; only the CLI turns them into a message and an exit code.
+
+    FtsweepError
+    ├── SweepFileError     a sweep file that cannot be read or breaks a rule (lists every problem)
+    ├── PlanError          a valid sweep that cannot be planned as asked (infinite space, no limit)
+    ├── JobRequestError    a trial that would render an invalid job request (metadata limits)
+    ├── StudyError         the sweep's Optuna study cannot do what was asked
+    │   └── ResultsError   a results file that cannot be told (lists every problem)
+    └── OutputError        an output file that cannot be written
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "FtsweepError",
+    "JobRequestError",
+    "OutputError",
+    "PlanError",
+    "Problem",
+    "ResultsError",
+    "StudyError",
+    "SweepFileError",
+    "format_location",
+]
+
+_MISSING = object()
+
+
+def format_location(loc: Sequence[str | int]) -> str:
+    """Render a field path the way a person writes it: `space.beta.low`, `graders[0].name`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where it is, what was found there, and the rule."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    value: object = field(default=_MISSING, compare=False)
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def path(self) -> str:
+        return format_location(self.loc)
+
+    def render(self, file: str | None = None) -> str:
+        where = file or ""
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        prefix = f"{where}: " if where else ""
+        got = "" if self.value is _MISSING else f" (got {_short(self.value)})"
+        return f"{prefix}{self.path}: {self.message}{got}"
+
+
+class FtsweepError(Exception):
+    """Base class of every error ftsweep raises on purpose."""
+
+    exit_code = 1
+
+
+class SweepFileError(FtsweepError):
+    """A sweep file is unreadable or breaks rules; `problems` lists every one found."""
+
+    exit_code = 2
+
+    def __init__(self, file: str, problems: Sequence[Problem]) -> None:
+        self.file = file
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"{file}: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([head, *(p.render(file) for p in self.problems)]))
+
+
+class PlanError(FtsweepError):
+    """The sweep is valid but cannot be planned as asked."""
+
+    exit_code = 2
+
+
+class JobRequestError(FtsweepError):
+    """A trial would render a job request the service refuses."""
+
+    exit_code = 2
+
+
+class StudyError(FtsweepError):
+    """The sweep's study cannot do what was asked."""
+
+    exit_code = 1
+
+
+class ResultsError(StudyError):
+    """A results file cannot be told; `problems` lists every one found."""
+
+    exit_code = 2
+
+    def __init__(self, file: str, problems: Sequence[Problem]) -> None:
+        self.file = file
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"{file}: {count} problem{'s' if count != 1 else ''}, nothing was told"
+        super().__init__("\n".join([head, *(p.render(file) for p in self.problems)]))
+
+
+class OutputError(FtsweepError):
+    """An output file cannot be written."""
+
+    exit_code = 1
