@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 __all__ = [
     "AUTO",
@@ -50,12 +50,12 @@ class HyperparameterRule:
     def allows_auto(self) -> bool:
         return self.kind != "enum"
 
-    def describe(self) -> str:
+    def describe(self, allow_auto: bool = True) -> str:
         """The rule in words, as error messages quote it."""
         if self.kind == "enum":
             return "one of " + ", ".join(repr(c) for c in self.choices)
         kind = "an integer" if self.kind == "int" else "a number"
-        return f"{kind} {self.bounds()}, or 'auto'"
+        return f"{kind} {self.bounds()}" + (", or 'auto'" if allow_auto else "")
 
     def bounds(self) -> str:
         fmt = _fmt
@@ -70,17 +70,18 @@ class HyperparameterRule:
 
     def check(self, value: object, *, allow_auto: bool = True) -> str | None:
         """Return why `value` is not allowed, or None when it is."""
+        rule = f"must be {self.describe(allow_auto)}"
         if value == AUTO and isinstance(value, str):
-            return None if (self.allows_auto and allow_auto) else f"must be {self.describe()}"
+            return None if (self.allows_auto and allow_auto) else rule
         if self.kind == "enum":
-            return None if value in self.choices else f"must be {self.describe()}"
+            return None if value in self.choices else rule
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"must be {self.describe()}"
+            return rule
         if self.kind == "int" and not isinstance(value, int):
-            return f"must be {self.describe()}; {value!r} is not an integer"
+            return f"{rule}; {value!r} is not an integer"
         if isinstance(value, float) and not math.isfinite(value):
-            return f"must be {self.describe()}"
-        return None if self.in_range(value) else f"must be {self.describe()}"
+            return rule
+        return None if self.in_range(value) else rule
 
     def in_range(self, value: float) -> bool:
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
@@ -119,14 +120,8 @@ RULES: dict[str, HyperparameterRule] = {
 }
 
 
-def _strict_number(value: Any) -> Any:
-    """Refuse what pydantic's lax mode would coerce: booleans and numeric strings."""
-    if isinstance(value, bool) or (isinstance(value, str) and value != AUTO):
-        raise ValueError("must be a number or 'auto'")
-    return value
-
-
-def _ruled(name: str) -> AfterValidator:
+def _ruled(name: str) -> BeforeValidator:
+    """Check a value against its rule before pydantic sees it, so one clear message comes out."""
     rule = RULES[name]
 
     def check(value: Any) -> Any:
@@ -135,11 +130,11 @@ def _ruled(name: str) -> AfterValidator:
             raise ValueError(reason)
         return value
 
-    return AfterValidator(check)
+    return BeforeValidator(check)
 
 
-_Int = Annotated[Literal["auto"] | StrictInt, BeforeValidator(_strict_number)]
-_Float = Annotated[Literal["auto"] | float, BeforeValidator(_strict_number)]
+_Int = Literal["auto"] | int
+_Float = Literal["auto"] | float
 
 BatchSize = Annotated[_Int, _ruled("batch_size")]
 NEpochs = Annotated[_Int, _ruled("n_epochs")]

@@ -1,0 +1,3 @@
+from ftsweep.cli import main
+
+main()

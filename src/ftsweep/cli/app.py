@@ -1,0 +1,115 @@
+"""The `ftsweep` command line: each command parses, calls one library function, renders.
+
+Heavy modules (pydantic models, optuna, pandas) are imported inside the commands that need them,
+so `ftsweep --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+
+from ftsweep.errors import FtsweepError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ftsweep",
+    help="Plan, run and learn from hyperparameter sweeps of fine-tuning jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn ftsweep's errors into a message on stderr and the error's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except FtsweepError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+class Method(str, enum.Enum):
+    supervised = "supervised"
+    dpo = "dpo"
+    reinforcement = "reinforcement"
+
+
+class PlanFormat(str, enum.Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+@reports_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the sweep file (.yaml).")],
+    method: Annotated[Method, typer.Option("--method", "-m", help="Fine-tuning method.")] = (
+        Method.supervised
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter sweep file for a method."""
+    from ftsweep.cli.commands import write_starter
+
+    write_starter(path, method.value, force=force)
+    typer.echo(f"wrote {path}: edit it, then run `ftsweep validate {path}`", err=True)
+
+
+@app.command()
+@reports_errors
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Sweep files to check.")],
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say what each valid file sweeps.")
+    ] = False,
+) -> None:
+    """Check sweep files: print every problem, or nothing when they are valid."""
+    from ftsweep.cli.commands import validate_files
+
+    failed = validate_files(paths, verbose=verbose)
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+@reports_errors
+def plan(
+    path: Annotated[Path, typer.Argument(help="The sweep file.")],
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=0, help="Plan at most this many trials.")
+    ] = None,
+    format: Annotated[
+        PlanFormat,
+        typer.Option("--format", "-f", help="table, jsonl (one job body per line), json or csv."),
+    ] = PlanFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+    ] = None,
+) -> None:
+    """Show the trials a sweep would run, or write their job requests; touches no state."""
+    from ftsweep.cli.commands import show_plan
+
+    show_plan(path, limit=limit, format=format.value, output=output)
+
+
+def main() -> None:
+    """Entry point of the `ftsweep` console script."""
+    app(prog_name="ftsweep")

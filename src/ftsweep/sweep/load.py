@@ -1,0 +1,170 @@
+"""Load a sweep file into a `Sweep`, or raise one SweepFileError listing every problem in it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ftsweep.errors import Problem, SweepFileError
+from ftsweep.sweep.document import Positions, parse_document, read_document
+from ftsweep.sweep.parse import RANGE_KEYS, parse_space
+from ftsweep.sweep.space import Space
+from ftsweep.sweep.spec import Objective, SweepSpec
+from ftsweep.sweep.templates import check_templates
+
+__all__ = ["Sweep", "load_sweep", "loads_sweep"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: its file's fields, its parsed space and its resolved strategy."""
+
+    spec: SweepSpec
+    space: Space
+    file: str = "<string>"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def method(self) -> str:
+        return self.spec.method
+
+    @property
+    def strategy(self) -> str:
+        """The file's strategy; by default grid on a finite space, tpe otherwise."""
+        if self.spec.strategy is not None:
+            return self.spec.strategy
+        return "grid" if self.space.finite else "tpe"
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return self.spec.objectives
+
+    @property
+    def max_trials(self) -> int | None:
+        """How many trials the sweep may hand out at most (None: no bound)."""
+        bounds = [b for b in (self.spec.max_trials, self.space.size) if b is not None]
+        return min(bounds) if bounds else None
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, parse and check a sweep file (YAML, TOML or JSON)."""
+    data, positions = read_document(path)
+    return _build(data, positions, str(path))
+
+
+def loads_sweep(text: str, format: str = "yaml", file: str = "<string>") -> Sweep:
+    """Like `load_sweep`, from text in the given format (`yaml`, `toml` or `json`)."""
+    data, positions = parse_document(text, file, "." + format.lower().lstrip("."))
+    return _build(data, positions, file)
+
+
+def _build(data: Any, positions: Positions, file: str) -> Sweep:
+    if not isinstance(data, Mapping):
+        raise SweepFileError(file, [Problem((), "a sweep file must be a mapping of fields", data)])
+    problems: list[Problem] = []
+    spec: SweepSpec | None = None
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        problems += _from_pydantic(exc)
+    method = data.get("method") if data.get("method") in _METHODS else None
+    space, space_problems = parse_space(
+        data.get("space"), method, data.get("zip"), model_fixed=bool(data.get("model"))
+    )
+    problems += [p for p in space_problems if p.loc != ("space",) or "space" in data]
+    if spec is not None and space is not None:
+        problems += _cross_checks(spec, space)
+    if problems:
+        located = sorted(
+            map(positions.locate, problems), key=lambda p: (p.line or 0, p.column or 0)
+        )
+        raise SweepFileError(file, located)
+    assert spec is not None and space is not None
+    return Sweep(spec, space, file)
+
+
+_METHODS = ("supervised", "dpo", "reinforcement")
+
+
+def _cross_checks(spec: SweepSpec, space: Space) -> list[Problem]:
+    problems = list(_method_checks(spec))
+    if spec.strategy == "grid" and not space.finite:
+        problems += _infinite_dimensions(space)
+    problems += check_templates(spec, space)
+    return problems
+
+
+def _method_checks(spec: SweepSpec) -> Iterable[Problem]:
+    if spec.method == "reinforcement":
+        if spec.grader is None:
+            yield Problem(("grader",), "the reinforcement method needs a grader")
+        if spec.validation_file is None:
+            yield Problem(("validation_file",), "the reinforcement method needs a validation file")
+        return
+    if spec.grader is not None:
+        yield Problem(
+            ("grader",), f"only the reinforcement method takes a grader, not {spec.method}"
+        )
+    if spec.response_format is not None:
+        rule = f"only the reinforcement method takes a response_format, not {spec.method}"
+        yield Problem(("response_format",), rule)
+
+
+def _infinite_dimensions(space: Space) -> Iterable[Problem]:
+    several = len(space.subspaces) > 1
+    for i, sub in enumerate(space.subspaces):
+        for name, dim in sub.dimensions.items():
+            if dim.size is None:
+                loc: tuple[str | int, ...] = ("space", i, name) if several else ("space", name)
+                rule = "a grid needs finite dimensions: give this range num or step"
+                yield Problem(loc, rule)
+
+
+_VOCABULARY = sorted(
+    {*SweepSpec.model_fields, *RANGE_KEYS, "metric", "direction", "reduce", "suffix", "metadata"}
+    | {"integrations", "seed", "type", "graders", "calculate_output", "input", "reference"}
+)
+
+
+def _from_pydantic(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = _clean_loc(error["loc"])
+        if error["type"] == "extra_forbidden":
+            problems.append(Problem(loc, _unknown_key(str(loc[-1]) if loc else "")))
+        elif error["type"] == "missing":
+            problems.append(Problem(loc, "is required"))
+        else:
+            message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            problems.append(Problem(loc, message, error.get("input")))
+    return list(dict.fromkeys(problems))
+
+
+def _unknown_key(key: str) -> str:
+    close = difflib.get_close_matches(key, _VOCABULARY, n=1)
+    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+_TAGS = {"string_check", "text_similarity", "python", "score_model", "label_model", "multi"}
+_TAGS |= {"input_text", "output_text", "input_image", "input_audio", "message", "json_schema"}
+_TAGS |= {"one", "many"}
+
+
+def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Drop the union-branch names pydantic puts in paths (`grader.multi.name` -> `grader.name`)."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part in _TAGS) and out[-1:] != ["graders"]:
+            continue
+        if part in ("str", "int", "float", "list", "dict", "tuple"):
+            continue
+        out.append(part)
+    return tuple(out)

@@ -1,0 +1,143 @@
+"""The sweep file's fields, as frozen pydantic models that forbid unknown keys.
+
+`space` and `zip` are kept raw here: `ftsweep.sweep.parse` turns them into a `Space`, so that a
+file's problems in the space and elsewhere are reported together.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+from ftsweep.api.graders import Grader
+from ftsweep.api.hyperparameters import MethodName
+from ftsweep.api.job import MAX_SEED, Integration
+from ftsweep.api.methods import ResponseFormat
+
+__all__ = ["KNOWN_METRICS", "JobTemplate", "Objective", "StrategyName", "SweepSpec"]
+
+StrategyName = Literal["grid", "random", "sobol", "tpe", "gp", "cmaes", "nsga2"]
+Direction = Literal["minimize", "maximize"]
+
+#: Metrics a finished job reports (API_FACTS section 7), with the direction that improves them.
+KNOWN_METRICS: dict[str, Direction] = {
+    "train_loss": "minimize",
+    "valid_loss": "minimize",
+    "full_valid_loss": "minimize",
+    "train_accuracy": "maximize",
+    "train_mean_token_accuracy": "maximize",
+    "valid_mean_token_accuracy": "maximize",
+    "full_valid_mean_token_accuracy": "maximize",
+    "train_mean_reward": "maximize",
+    "full_valid_mean_reward": "maximize",
+    "full_valid_mean_parse_error": "minimize",
+    "valid_reward_mean": "maximize",
+    "trained_tokens": "minimize",
+}
+
+#: What a sweep optimises when its file names no objective.
+DEFAULT_METRIC: dict[str, str] = {
+    "supervised": "full_valid_loss",
+    "dpo": "full_valid_loss",
+    "reinforcement": "valid_reward_mean",
+}
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _sweep_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(
+            "a sweep name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or "
+            "digit (it names the Optuna study and goes into every job's metadata)"
+        )
+    return name
+
+
+def _one_or_many(value: Any) -> str:
+    return "many" if isinstance(value, list) else "one"
+
+
+SweepName = Annotated[str, StringConstraints(strict=True), AfterValidator(_sweep_name)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Strict):
+    """One metric to optimise, how to reduce its per-step values, and which way is better."""
+
+    metric: NonEmpty
+    direction: Direction | None = None
+    reduce: Literal["last", "min", "max"] = "last"
+
+    @model_validator(mode="after")
+    def _direction(self) -> Objective:
+        if self.direction is None:
+            if self.metric not in KNOWN_METRICS:
+                known = ", ".join(KNOWN_METRICS)
+                raise ValueError(
+                    f"direction (minimize or maximize) is required for metric {self.metric!r}; "
+                    f"it is known only for: {known}"
+                )
+            object.__setattr__(self, "direction", KNOWN_METRICS[self.metric])
+        return self
+
+
+class JobTemplate(_Strict):
+    """Fields copied into every job request; `suffix` and metadata values are templates."""
+
+    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] | None = None
+    suffix: Annotated[str, StringConstraints(min_length=1, strict=True)] | None = None
+    metadata: dict[NonEmpty, Annotated[str, StringConstraints(strict=True)]] = Field(
+        default_factory=dict
+    )
+    integrations: tuple[Integration, ...] = ()
+
+
+class SweepSpec(_Strict):
+    """A sweep file, field by field (the space still raw)."""
+
+    name: SweepName
+    method: MethodName
+    model: NonEmpty | None = None
+    training_file: NonEmpty
+    validation_file: NonEmpty | None = None
+    strategy: StrategyName | None = None
+    max_trials: Annotated[StrictInt, Field(ge=1)] | None = None
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    space: Any
+    zip: Any = None
+    objective: (
+        Annotated[
+            Annotated[Objective, Tag("one")]
+            | Annotated[list[Objective], Field(min_length=1), Tag("many")],
+            Discriminator(_one_or_many),
+        ]
+        | None
+    ) = None
+    job: JobTemplate = Field(default_factory=JobTemplate)
+    grader: Grader | None = None
+    response_format: ResponseFormat | None = None
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        if self.objective is None:
+            return (Objective(metric=DEFAULT_METRIC[self.method]),)
+        if isinstance(self.objective, Objective):
+            return (self.objective,)
+        return tuple(self.objective)

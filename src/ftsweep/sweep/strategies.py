@@ -1,0 +1,88 @@
+"""Static strategies: the seeded sequence of configurations a sweep hands out.
+
+- grid: every point of a finite space, in order.
+- random: seeded; a finite space is visited without repeats (a seeded permutation of its grid);
+  a space with continuous ranges is sampled per index.
+- sobol: a scrambled, seeded Sobol sequence mapped onto the space; repeats on finite spaces are
+  skipped.
+Adaptive strategies (tpe, gp, cmaes, nsga2) ask Optuna during a study; without results to learn
+from they start, as Optuna's samplers do, from seeded random points, which is what `plan`
+previews for them.
+
+Each sequence is deterministic in the sweep's seed alone: the same file and seed give the same
+plan in any process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ftsweep.sweep.grid import Grid, Permutation
+from ftsweep.sweep.space import Params, Space
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["ADAPTIVE", "STATIC", "STRATEGIES", "sequence"]
+
+STATIC = ("grid", "random", "sobol")
+ADAPTIVE = ("tpe", "gp", "cmaes", "nsga2")
+STRATEGIES = STATIC + ADAPTIVE
+_SOBOL_BLOCK = 1024
+
+
+def sequence(space: Space, strategy: str, seed: int, start: int = 0) -> Iterator[Params]:
+    """The strategy's configurations from position `start` on (endless for infinite spaces)."""
+    if strategy == "grid":
+        return Grid(space).iter_from(start)
+    if strategy == "sobol":
+        points = _sobol(space, seed)
+        if space.size is not None:  # continuous values never repeat; finite spaces would
+            points = _distinct(points, space.size)
+        return itertools.islice(points, start, None)
+    return _random(space, seed, start)
+
+
+def _random(space: Space, seed: int, start: int) -> Iterator[Params]:
+    if space.size is not None:
+        grid, order = Grid(space), Permutation(space.size, seed)
+        return (grid[order[i]] for i in range(start, space.size))
+    return (_random_point(space, seed, i) for i in itertools.count(start))
+
+
+def _random_point(space: Space, seed: int, index: int) -> Params:
+    rng = random.Random(f"ftsweep:{seed}:{index}")  # str seeds hash the same in every process
+    sub = space.subspaces[rng.randrange(len(space.subspaces))]
+    return sub.params_from_units([rng.random() for _ in sub.axes])
+
+
+def _sobol(space: Space, seed: int) -> Iterator[Params]:
+    choose = len(space.subspaces) > 1
+    for block in _sobol_blocks(space.width + choose, seed):
+        for row in block.tolist():
+            sub = space.subspaces[min(int(row[0] * len(space.subspaces)), len(space.subspaces) - 1)]
+            yield sub.params_from_units(row[1:] if choose else row)
+
+
+def _sobol_blocks(dimensions: int, seed: int) -> Iterator[np.ndarray]:
+    from scipy.stats import qmc
+
+    engine = qmc.Sobol(d=dimensions, scramble=True, seed=seed)
+    while True:
+        yield engine.random(_SOBOL_BLOCK)
+
+
+def _distinct(points: Iterator[Params], size: int) -> Iterator[Params]:
+    """Drop repeats, and stop once a finite space has been covered."""
+    seen: set[tuple[tuple[str, object], ...]] = set()
+    for params in points:
+        marker = tuple(sorted(params.items()))
+        if marker in seen:
+            continue
+        seen.add(marker)
+        yield params
+        if len(seen) == size:
+            return
