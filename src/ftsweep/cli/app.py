@@ -44,13 +44,13 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-class Method(str, enum.Enum):
+class Method(enum.StrEnum):
     supervised = "supervised"
     dpo = "dpo"
     reinforcement = "reinforcement"
 
 
-class PlanFormat(str, enum.Enum):
+class PlanFormat(enum.StrEnum):
     table = "table"
     jsonl = "jsonl"
     json = "json"

@@ -73,14 +73,16 @@ def _iter_subspace(sub: SubSpace, start: int) -> Iterator[Params]:
         yield from (sub.params_at(i) for i in range(start, sub.size or 0))
         return
     names = sub.names
-    columns = [[axis.values_at(i) for i in range(axis.size or 0)] for axis in sub.axes]
-    combos = itertools.islice(itertools.product(*columns), start, None)
     if all(len(axis.dimensions) == 1 for axis in sub.axes):
-        for combo in combos:
-            yield dict(zip(names, [values[0] for values in combo], strict=False))
-    else:
-        for combo in combos:
-            yield dict(zip(names, itertools.chain.from_iterable(combo), strict=False))
+        flat = [
+            [axis.dimensions[0].value_at(i) for i in range(axis.size or 0)] for axis in sub.axes
+        ]
+        for combo in itertools.islice(itertools.product(*flat), start, None):
+            yield dict(zip(names, combo, strict=True))
+        return
+    columns = [[axis.values_at(i) for i in range(axis.size or 0)] for axis in sub.axes]
+    for grouped in itertools.islice(itertools.product(*columns), start, None):
+        yield dict(zip(names, itertools.chain.from_iterable(grouped), strict=True))
 
 
 _MASK64 = (1 << 64) - 1

@@ -23,7 +23,7 @@ __all__ = ["JobRenderer", "trial_key"]
 
 def trial_key(sweep_name: str, index: int) -> str:
     """A trial's stable key: the sweep's name and the trial's number (`dpo-beta-0007`)."""
-    return f"{sweep_name}-{trial_text(index)}"
+    return f"{sweep_name}-{trial_text(index)}"  # JobRenderer.body inlines this; keep them equal
 
 
 class JobRenderer:
@@ -58,31 +58,33 @@ class JobRenderer:
     def body(self, index: int, params: Params) -> dict[str, Any]:
         """The job request body of trial `index` with these hyperparameters (and model)."""
         hyperparameters = dict(params)
-        model = hyperparameters.pop("model", self._model)
-        body: dict[str, Any] = {"model": model, **self._head}
-        values = self._values(index, params) if self._templated else None
+        trial = trial_text(index)
+        body: dict[str, Any] = {"model": hyperparameters.pop("model", self._model), **self._head}
+        values = self._values(trial, params) if self._templated else None
         if self._suffix is not None:
             body["suffix"] = self._suffix.format_map(values) if values else self._suffix
         if self._seed is not None:
             body["seed"] = self._seed
-        metadata = (
-            {k: v.format_map(values) for k, v in self._metadata.items()}
-            if values
-            else {**self._metadata}
-        )
+        if values:
+            metadata = {k: v.format_map(values) for k, v in self._metadata.items()}
+        else:
+            metadata = self._metadata.copy()
         metadata["ftsweep_sweep"] = self._name
-        metadata["ftsweep_trial"] = trial_key(self._name, index)
+        metadata["ftsweep_trial"] = f"{self._name}-{trial}"
         body["metadata"] = metadata
         if self._integrations:
             body["integrations"] = self._integrations
-        section = {"hyperparameters": hyperparameters, **self._method_extra}
-        if not hyperparameters:
-            del section["hyperparameters"]
-        body["method"] = {"type": self._method, self._method: section}
+        if hyperparameters:
+            body["method"] = {
+                "type": self._method,
+                self._method: {"hyperparameters": hyperparameters, **self._method_extra},
+            }
+        else:
+            body["method"] = {"type": self._method, self._method: dict(self._method_extra)}
         return body
 
-    def _values(self, index: int, params: Params) -> dict[str, str]:
-        values = {"sweep": self._name, "trial": trial_text(index)}
+    def _values(self, trial: str, params: Params) -> dict[str, str]:
+        values = {"sweep": self._name, "trial": trial}
         for name in self._fields:
             if name not in values:
                 values[name] = template_text(params.get(name, "auto"))

@@ -68,7 +68,8 @@ objective:
   direction: maximize
 job:
   suffix: "rft-{{trial}}"
-grader:                       # {{{{ item.* }}}} reads the training row, {{{{ sample.* }}}} the output
+# {{{{ item.* }}}} reads the training row, {{{{ sample.* }}}} the model's output
+grader:
   type: string_check
   name: exact_answer
   input: "{{{{ sample.output_text }}}}"
