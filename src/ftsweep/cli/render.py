@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from rich.console import Console
@@ -29,14 +30,17 @@ def plan_table(plan: Plan, *, total: int | None, output: Path | None) -> None:
     table = Table(title=f"{plan.sweep.name} ({plan.sweep.method})", caption=_caption(plan, total))
     table.add_column("trial", justify="right")
     for name in names:
-        table.add_column(name, justify="left" if name == "model" else "right")
+        if name == "model":
+            table.add_column(name, overflow="fold")
+        else:
+            table.add_column(name, justify="right")
     for trial in plan:
-        cells = [template_text(trial.params[n]) if n in trial.params else "" for n in names]
+        cells = [template_text(trial.params[n]) if n in trial.params else "-" for n in names]
         table.add_row(str(trial.index), *cells)
     if output is None:
         Console().print(table)
         return
-    console = Console(record=True, width=200, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(record=True, width=200, file=io.StringIO())
     console.print(table)
     with atomic_output(output) as stream:
         stream.write(console.export_text().encode())

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ftsweep.api.hyperparameters import RULES
 from ftsweep.errors import Problem, SweepFileError
 from ftsweep.sweep.document import Positions, parse_document, read_document
 from ftsweep.sweep.parse import RANGE_KEYS, parse_space
@@ -149,6 +150,8 @@ def _from_pydantic(exc: ValidationError) -> list[Problem]:
 
 
 def _unknown_key(key: str) -> str:
+    if key in RULES:
+        return "unknown key (hyperparameters are dimensions: put them under `space`)"
     close = difflib.get_close_matches(key, _VOCABULARY, n=1)
     return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
 

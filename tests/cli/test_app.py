@@ -1,0 +1,165 @@
+"""The sweep-file commands, through typer's CliRunner: exact output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ftsweep.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+SWEEP = """\
+name: cli-test
+method: supervised
+model: gpt-4.1-mini-2025-04-14
+training_file: file-abc
+space:
+  n_epochs: [1, 2, 3]
+  batch_size: [auto, 8]
+job:
+  suffix: "t-{trial}"
+"""
+
+CONTINUOUS = SWEEP.replace("n_epochs: [1, 2, 3]", "learning_rate_multiplier: {low: 0.1, high: 2}")
+
+
+@pytest.fixture
+def sweep_file(tmp_path: Path) -> Path:
+    path = tmp_path / "cli-test.yaml"
+    path.write_text(SWEEP)
+    return path
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__ if info.callback else "")
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert info.callback is not None and info.callback.__doc__, f"{name} has no help text"
+        assert f"ftsweep {name}" in readme, f"`ftsweep {name}` is not in the README"
+
+
+@pytest.mark.parametrize("method", ["supervised", "dpo", "reinforcement"])
+def test_init_writes_a_starter_that_validates(tmp_path: Path, method: str) -> None:
+    path = tmp_path / f"{method}-sweep.yaml"
+    result = runner.invoke(app, ["init", "--method", method, str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"method: {method}" in path.read_text()
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
+
+
+def test_init_refuses_to_overwrite_without_force(sweep_file: Path) -> None:
+    result = runner.invoke(app, ["init", str(sweep_file)])
+    assert result.exit_code == 1
+    assert "already exists (use --force to overwrite it)" in result.output
+    assert sweep_file.read_text() == SWEEP
+    assert runner.invoke(app, ["init", "--force", str(sweep_file)]).exit_code == 0
+    assert "method: supervised" in sweep_file.read_text()
+
+
+def test_validate_prints_nothing_for_a_valid_file(sweep_file: Path) -> None:
+    result = runner.invoke(app, ["validate", str(sweep_file)])
+    assert (result.exit_code, result.output) == (0, "")
+
+
+def test_validate_verbose_summarises(sweep_file: Path) -> None:
+    result = runner.invoke(app, ["validate", "-v", str(sweep_file)])
+    assert result.output == f"{sweep_file}: ok (supervised, grid over 6 configurations)\n"
+
+
+def test_validate_reports_every_problem_with_exit_2(tmp_path: Path, sweep_file: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SWEEP.replace("[1, 2, 3]", "[0, 2, 3]").replace("file-abc", "file-abc\nbeta: 1"))
+    result = runner.invoke(app, ["validate", str(sweep_file), str(bad)])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == f"{bad}: 2 problems"
+    assert lines[1] == (
+        f"{bad}:5:1: beta: unknown key (hyperparameters are dimensions: put them under `space`)"
+    )
+    assert lines[2] == (
+        f"{bad}:7:14: space.n_epochs[0]: must be an integer from 1 to 50, or 'auto' (got 0)"
+    )
+
+
+def test_validate_names_a_yaml_syntax_error_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: x\nspace: {n_epochs: [1, 2}\n")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:2:" in result.output and "YAML syntax" in result.output
+
+
+def test_plan_table_lists_trials(sweep_file: Path) -> None:
+    result = runner.invoke(app, ["plan", str(sweep_file)])
+    assert result.exit_code == 0
+    assert "n_epochs" in result.output and "batch_size" in result.output
+    assert "6 of 6 trials · grid, seed 0" in result.output
+
+
+def test_plan_jsonl_to_stdout_is_one_body_per_line(sweep_file: Path) -> None:
+    result = runner.invoke(app, ["plan", str(sweep_file), "-f", "jsonl", "--limit", "4"])
+    assert result.exit_code == 0
+    bodies = [json.loads(line) for line in result.output.splitlines()]
+    assert len(bodies) == 4
+    assert bodies[1]["metadata"] == {"ftsweep_sweep": "cli-test", "ftsweep_trial": "cli-test-0001"}
+    assert bodies[1]["suffix"] == "t-0001"
+    assert bodies[1]["method"] == {
+        "type": "supervised",
+        "supervised": {"hyperparameters": {"n_epochs": 1, "batch_size": 8}},
+    }
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table"])
+def test_plan_writes_files(sweep_file: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"plan.{fmt}"
+    result = runner.invoke(app, ["plan", str(sweep_file), "-f", fmt, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    if fmt == "jsonl":
+        assert len(text.splitlines()) == 6
+    elif fmt == "json":
+        assert len(json.loads(text)) == 6
+    elif fmt == "csv":
+        assert text.splitlines()[:2] == ["trial,key,n_epochs,batch_size", "0,cli-test-0000,1,auto"]
+    else:
+        assert "cli-test (supervised)" in text
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_plan_of_an_endless_sweep_asks_for_a_limit(tmp_path: Path) -> None:
+    path = tmp_path / "endless.yaml"
+    path.write_text(CONTINUOUS.replace("name: cli-test", "name: endless\nstrategy: random"))
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["plan", str(path), "-f", "jsonl", "-o", str(out)])
+    assert result.exit_code == 2
+    assert (
+        "plan never ends: give a limit (ftsweep plan --limit N) or set max_trials" in result.output
+    )
+    assert not out.exists()
+    limited = runner.invoke(app, ["plan", str(path), "-f", "jsonl", "--limit", "3"])
+    assert limited.exit_code == 0 and len(limited.output.splitlines()) == 3
+
+
+def test_plan_of_an_invalid_file_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SWEEP.replace("[1, 2, 3]", "[]"))
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous\n")
+    result = runner.invoke(app, ["plan", str(bad), "-f", "jsonl", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "space.n_epochs: a list of choices must not be empty" in result.output
+    assert out.read_text() == "previous\n"
+
+
+def test_every_sweep_in_the_repository_validates() -> None:
+    files = sorted((ROOT / "sweeps").iterdir())
+    assert len(files) >= 4
+    result = runner.invoke(app, ["validate", *map(str, files)])
+    assert (result.exit_code, result.output) == (0, "")
