@@ -43,7 +43,23 @@ _EXPORTS = {
     "plan": "ftsweep.sweep",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "FtsweepError",
+    "JobRequest",
+    "JobRequestError",
+    "OutputError",
+    "Plan",
+    "PlanError",
+    "Problem",
+    "ResultsError",
+    "StudyError",
+    "Sweep",
+    "SweepFileError",
+    "Trial",
+    "load_sweep",
+    "loads_sweep",
+    "plan",
+]
 
 
 def __getattr__(name: str) -> Any:
