@@ -1,0 +1,423 @@
+"""Graders of reinforcement fine-tuning, in the form the real service takes (API_FACTS 3 and 4).
+
+Where the published types and the service differ, the service wins: a `multi` grader's `graders`
+is an object keyed by name, and `calculate_output` reads those names. `Grader` is the union a
+reinforcement method accepts; it refuses `label_model` at the top level and the evals-only
+`cosine` metric anywhere. A python grader's source is data: it is never executed here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
+from typing import Annotated, Any, Literal, TypeAlias, get_args
+
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictInt,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "EVALUATION_METRICS",
+    "FORMULA_FUNCTIONS",
+    "MAX_PYTHON_SOURCE_BYTES",
+    "SAMPLE_FIELDS",
+    "AnyGrader",
+    "AudioData",
+    "ContentPart",
+    "EvaluationMetric",
+    "Grader",
+    "GraderMessage",
+    "InputAudio",
+    "InputImage",
+    "InputText",
+    "LabelModelGrader",
+    "MultiGrader",
+    "OutputText",
+    "PythonGrader",
+    "SamplingParams",
+    "ScoreModelGrader",
+    "StringCheckGrader",
+    "SubGrader",
+    "TextSimilarityGrader",
+    "check_calculate_output",
+    "grader_adapter",
+    "parse_grader",
+    "template_references",
+]
+
+MAX_PYTHON_SOURCE_BYTES = 256 * 1024
+SAMPLE_FIELDS = ("output_text", "output_json", "output_tools", "choices", "output_audio")
+FORMULA_FUNCTIONS = ("min", "max", "abs", "floor", "ceil", "exp", "sqrt", "log")
+EvaluationMetric: TypeAlias = Literal[
+    "cosine",
+    "fuzzy_match",
+    "bleu",
+    "gleu",
+    "meteor",
+    "rouge_1",
+    "rouge_2",
+    "rouge_3",
+    "rouge_4",
+    "rouge_5",
+    "rouge_l",
+]
+EVALUATION_METRICS: tuple[str, ...] = get_args(EvaluationMetric)
+
+_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+_REFERENCE = re.compile(r"([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
+_TOKEN = re.compile(  # every non-blank character falls in one group: nothing is skipped
+    r"\s*(?:(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"|(?P<name>[A-Za-z_]\w*)|(?P<bad>\*\*|(?:(?![A-Za-z0-9_])[^\s()+\-*/^,])+)"
+    r"|(?P<op>[-+*/^(),]))"
+)
+_TEMPLATED_FIELDS = frozenset({"input", "reference", "content", "text", "image_url", "data"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def _check_reference(reference: str) -> None:
+    template = "{{ " + reference + " }}"
+    found = _REFERENCE.match(reference)
+    if found is None:
+        raise ValueError(f"template '{template}' must read item.<field> or sample.<field>")
+    namespace, field = found.groups()
+    if namespace not in ("item", "sample"):
+        raise ValueError(f"template '{template}' uses '{namespace}'; only item and sample exist")
+    if namespace == "sample" and field not in SAMPLE_FIELDS:
+        allowed = ", ".join(SAMPLE_FIELDS)
+        raise ValueError(f"template '{template}' reads sample.{field}; sample has only {allowed}")
+
+
+def _check_templates(text: str) -> str:
+    for reference in _TEMPLATE.findall(text):
+        _check_reference(reference)
+    return text
+
+
+Text = Annotated[str, AfterValidator(_check_templates)]
+"""A string that may hold `{{ item.x }}` / `{{ sample.x }}` templates, checked when read."""
+
+
+# --- message content -------------------------------------------------------------------------
+
+
+class InputText(_Model):
+    """`{type: input_text, text}`."""
+
+    type: Literal["input_text"]
+    text: Text
+
+
+class OutputText(_Model):
+    """`{type: output_text, text}`."""
+
+    type: Literal["output_text"]
+    text: Text
+
+
+class InputImage(_Model):
+    """`{type: input_image, image_url, detail?}`."""
+
+    type: Literal["input_image"]
+    image_url: Text
+    detail: Literal["high", "low", "auto"] | None = None
+
+
+class AudioData(_Model):
+    """The `input_audio` object of an audio part: base64 data and its format."""
+
+    data: Text
+    format: Literal["mp3", "wav"]
+
+
+class InputAudio(_Model):
+    """`{type: input_audio, input_audio: {data, format}}`."""
+
+    type: Literal["input_audio"]
+    input_audio: AudioData
+
+
+ContentPart = Annotated[
+    InputText | OutputText | InputImage | InputAudio, Field(discriminator="type")
+]
+Content: TypeAlias = Text | ContentPart | tuple[Text | ContentPart, ...]
+
+
+class GraderMessage(_Model):
+    """One input message of a model grader."""
+
+    role: Literal["user", "assistant", "system", "developer"]
+    content: Content
+    type: Literal["message"] | None = None
+
+
+# --- the graders -----------------------------------------------------------------------------
+
+_Number: TypeAlias = StrictInt | Annotated[float, Strict(), AllowInfNan(False)]
+
+
+class StringCheckGrader(_Model):
+    """Compares `input` with `reference`: eq, ne, like (contains) or ilike (case-insensitive)."""
+
+    type: Literal["string_check"]
+    name: str
+    input: Text
+    reference: Text
+    operation: Literal["eq", "ne", "like", "ilike"]
+
+
+class TextSimilarityGrader(_Model):
+    """Scores `input` against `reference` with a similarity metric."""
+
+    type: Literal["text_similarity"]
+    name: str
+    input: Text
+    reference: Text
+    evaluation_metric: EvaluationMetric
+
+
+class PythonGrader(_Model):
+    """Runs `grade(sample, item)` on the vendor's side; the source is never executed here."""
+
+    type: Literal["python"]
+    name: str
+    source: str
+    image_tag: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _small_enough(cls, source: str) -> str:
+        size = len(source.encode("utf-8"))
+        if size >= MAX_PYTHON_SOURCE_BYTES:
+            raise ValueError(f"python grader source is {size} bytes; it must be under 256 KiB")
+        return source
+
+
+class SamplingParams(_Model):
+    """Sampling parameters of a score model grader."""
+
+    max_completions_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    seed: StrictInt | None = None
+    temperature: _Number | None = None
+    top_p: _Number | None = None
+
+
+class ScoreModelGrader(_Model):
+    """Asks a model for a score within `range` (default [0, 1])."""
+
+    type: Literal["score_model"]
+    name: str
+    model: str
+    input: tuple[GraderMessage, ...]
+    range: tuple[_Number, _Number] | None = None
+    sampling_params: SamplingParams | None = None
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, bounds: tuple[float, float] | None) -> tuple[float, float] | None:
+        if bounds is not None and not bounds[0] < bounds[1]:
+            raise ValueError(f"range must be [min, max] with min < max, got {list(bounds)}")
+        return bounds
+
+
+class LabelModelGrader(_Model):
+    """Asks a model for a label; passes when it is one of `passing_labels`. Only inside multi."""
+
+    type: Literal["label_model"]
+    name: str
+    model: str
+    input: tuple[GraderMessage, ...]
+    labels: tuple[str, ...]
+    passing_labels: tuple[str, ...]
+
+    @field_validator("labels", "passing_labels")
+    @classmethod
+    def _not_empty(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        if not labels:
+            raise ValueError("must hold at least one label")
+        return labels
+
+    @model_validator(mode="after")
+    def _passing_among_labels(self) -> LabelModelGrader:
+        strays = [label for label in self.passing_labels if label not in self.labels]
+        if strays:
+            raise ValueError(
+                f"passing_labels must be a subset of labels; {strays[0]!r} is not one of "
+                + ", ".join(repr(label) for label in self.labels)
+            )
+        return self
+
+
+_Leaf: TypeAlias = (
+    StringCheckGrader | TextSimilarityGrader | PythonGrader | ScoreModelGrader | LabelModelGrader
+)
+SubGrader = Annotated[_Leaf, Field(discriminator="type")]
+"""A grader inside a multi grader: any grader but another multi."""
+
+
+def _field(grader: object, key: str) -> object:
+    """A field of a grader given as a dict or as a model."""
+    if isinstance(grader, Mapping):
+        return grader.get(key)
+    return getattr(grader, key, None)
+
+
+def _as_mapping(graders: object) -> Mapping[object, object]:
+    """The keyed form: a single grader (it has a `type`) becomes `{its name: it}`."""
+    if isinstance(_field(graders, "type"), str):
+        name = _field(graders, "name")
+        if not isinstance(name, str):
+            raise ValueError("a single grader given as graders needs a name to key it by")
+        return {name: graders}
+    if not isinstance(graders, Mapping):
+        raise ValueError("graders must be an object keyed by grader name, like {'accuracy': {...}}")
+    return graders
+
+
+def _keyed(graders: object) -> Mapping[object, object]:
+    """Normalise `graders` to the keyed form; refuse no graders, blank keys and nested multi."""
+    graders = _as_mapping(graders)
+    if not graders:
+        raise ValueError("a multi grader needs at least one grader")
+    for key, grader in graders.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"grader keys must be non-empty strings, got {key!r}")
+        if _field(grader, "type") == "multi":
+            raise ValueError(f"a multi grader cannot contain another multi grader ({key!r})")
+    return graders
+
+
+def _formula_tokens(formula: str) -> Iterator[tuple[str, str]]:
+    for match in _TOKEN.finditer(formula.rstrip()):
+        kind = match.lastgroup
+        assert kind is not None
+        yield kind, match[kind]
+
+
+def _check_token(kind: str, token: str, names: list[str]) -> None:
+    if kind == "bad":
+        raise ValueError(
+            f"calculate_output uses {token!r}, which is not allowed; use + - * / ^ ( ) ,"
+            f" numbers, {' '.join(FORMULA_FUNCTIONS)} and the graders' names"
+        )
+    if kind == "name" and token not in names and token not in FORMULA_FUNCTIONS:
+        raise ValueError(
+            f"calculate_output uses {token!r}, which is not one of its graders"
+            f" ({', '.join(names)}) nor an allowed function"
+        )
+
+
+def check_calculate_output(formula: str, graders: Iterable[str]) -> None:
+    """Raise ValueError unless `formula` uses only operators, numbers, functions and `graders`."""
+    names, depth = list(graders), 0
+    if not formula.strip():
+        raise ValueError("calculate_output must not be empty")
+    for kind, token in _formula_tokens(formula):
+        _check_token(kind, token, names)
+        depth += {"(": 1, ")": -1}.get(token, 0) if kind == "op" else 0
+        if depth < 0:
+            raise ValueError(f"calculate_output has an unmatched ')': {formula!r}")
+    if depth:
+        raise ValueError(f"calculate_output has an unclosed '(': {formula!r}")
+
+
+class MultiGrader(_Model):
+    """Combines graders keyed by name; `calculate_output` is a formula over those names."""
+
+    type: Literal["multi"]
+    name: str
+    graders: Annotated[dict[str, SubGrader], BeforeValidator(_keyed)]
+    calculate_output: str
+
+    @model_validator(mode="after")
+    def _formula(self) -> MultiGrader:
+        check_calculate_output(self.calculate_output, self.graders)
+        return self
+
+
+# --- the reinforcement grader ----------------------------------------------------------------
+
+AnyGrader: TypeAlias = _Leaf | MultiGrader
+
+
+def _leaves(grader: AnyGrader) -> Iterator[AnyGrader]:
+    if isinstance(grader, MultiGrader):
+        yield from grader.graders.values()
+    else:
+        yield grader
+
+
+def _not_label_model(grader: Any) -> Any:
+    if _field(grader, "type") == "label_model":
+        raise ValueError(
+            "a label_model grader can only be used inside a multi grader,"
+            " not as the reinforcement grader"
+        )
+    return grader
+
+
+def _no_cosine(grader: AnyGrader) -> AnyGrader:
+    for leaf in _leaves(grader):
+        if isinstance(leaf, TextSimilarityGrader) and leaf.evaluation_metric == "cosine":
+            raise ValueError(
+                f"text_similarity grader {leaf.name!r} uses evaluation_metric 'cosine', which"
+                " is for evals only, not for reinforcement fine-tuning"
+            )
+    return grader
+
+
+Grader = Annotated[
+    StringCheckGrader | TextSimilarityGrader | PythonGrader | ScoreModelGrader | MultiGrader,
+    Field(discriminator="type"),
+    BeforeValidator(_not_label_model),
+    AfterValidator(_no_cosine),
+]
+"""The grader of a reinforcement method, with the real service's rules applied."""
+
+
+@cache
+def grader_adapter() -> TypeAdapter[Grader]:
+    """A TypeAdapter that validates (and dumps) a reinforcement grader."""
+    return TypeAdapter(Grader, config=ConfigDict(title="Grader"))
+
+
+def parse_grader(data: object) -> Grader:
+    """Validate a raw dict (or JSON-like data) into a reinforcement grader."""
+    return grader_adapter().validate_python(data)
+
+
+def _texts(node: object, templated: bool = False) -> Iterator[str]:
+    if isinstance(node, str):
+        if templated:
+            yield node
+    elif isinstance(node, BaseModel) and not isinstance(node, PythonGrader):
+        for field in type(node).model_fields:
+            yield from _texts(getattr(node, field), field in _TEMPLATED_FIELDS)
+    elif isinstance(node, tuple | list):
+        for item in node:
+            yield from _texts(item, templated)
+    elif isinstance(node, Mapping):
+        for item in node.values():
+            yield from _texts(item, templated)
+
+
+def template_references(grader: AnyGrader) -> set[str]:
+    """Every template a grader reads, as written inside the braces: {'item.answer', ...}."""
+    return {ref for text in _texts(grader) for ref in _TEMPLATE.findall(text)}
