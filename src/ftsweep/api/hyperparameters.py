@@ -146,7 +146,7 @@ EvalSamples = Annotated[_Int, _ruled("eval_samples")]
 
 
 class _Hyperparameters(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, defer_build=True)
 
     batch_size: BatchSize | None = None
     learning_rate_multiplier: LearningRateMultiplier | None = None

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ftsweep.api.job import JobRequest
 from ftsweep.sweep.dimensions import template_text
 from ftsweep.sweep.templates import placeholders, trial_text
 
 if TYPE_CHECKING:
+    from ftsweep.api.job import JobRequest
     from ftsweep.sweep.load import Sweep
     from ftsweep.sweep.space import Params
 
@@ -92,16 +92,17 @@ class JobRenderer:
 
     def request(self, index: int, params: Params) -> JobRequest:
         """The same body as a validated `JobRequest` (slower: for checks and library users)."""
+        from ftsweep.api.job import JobRequest
+
         return JobRequest.model_validate(self.body(index, params))
 
 
 def _method_extra(sweep: Sweep) -> dict[str, Any]:
-    spec = sweep.spec
     extra: dict[str, Any] = {}
-    if spec.grader is not None:
-        extra["grader"] = spec.grader.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if spec.response_format is not None:
-        extra["response_format"] = spec.response_format.model_dump(
-            mode="json", by_alias=True, exclude_none=True
+    if sweep.grader is not None:
+        extra["grader"] = sweep.grader.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if sweep.response_format is not None:
+        extra["response_format"] = sweep.response_format.model_dump(
+            mode="json", by_alias=True, exclude_unset=True
         )
     return extra

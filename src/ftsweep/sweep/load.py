@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -18,16 +18,22 @@ from ftsweep.sweep.space import Space
 from ftsweep.sweep.spec import Objective, SweepSpec
 from ftsweep.sweep.templates import check_templates
 
+if TYPE_CHECKING:
+    from ftsweep.api.graders import Grader
+    from ftsweep.api.methods import ResponseFormat
+
 __all__ = ["Sweep", "load_sweep", "loads_sweep"]
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """A validated sweep: its file's fields, its parsed space and its resolved strategy."""
+    """A validated sweep: its file's fields, its parsed space, grader and resolved strategy."""
 
     spec: SweepSpec
     space: Space
     file: str = "<string>"
+    grader: Grader | None = None
+    response_format: ResponseFormat | None = None
 
     @property
     def name(self) -> str:
@@ -76,6 +82,7 @@ def _build(data: Any, positions: Positions, file: str) -> Sweep:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
         problems += _from_pydantic(exc)
+    grader, response_format = _grader(data, problems), _response_format(data, problems)
     method = data.get("method") if data.get("method") in _METHODS else None
     space, space_problems = parse_space(
         data.get("space"), method, data.get("zip"), model_fixed=bool(data.get("model"))
@@ -89,7 +96,31 @@ def _build(data: Any, positions: Positions, file: str) -> Sweep:
         )
         raise SweepFileError(file, located)
     assert spec is not None and space is not None
-    return Sweep(spec, space, file)
+    return Sweep(spec, space, file, grader, response_format)
+
+
+def _grader(data: Mapping[str, Any], problems: list[Problem]) -> Grader | None:
+    if data.get("grader") is None:
+        return None
+    from ftsweep.api.graders import parse_grader
+
+    try:
+        return parse_grader(data["grader"])
+    except ValidationError as exc:
+        problems += _from_pydantic(exc, prefix=("grader",))
+        return None
+
+
+def _response_format(data: Mapping[str, Any], problems: list[Problem]) -> ResponseFormat | None:
+    if data.get("response_format") is None:
+        return None
+    from ftsweep.api.methods import ResponseFormat
+
+    try:
+        return ResponseFormat.model_validate(data["response_format"])
+    except ValidationError as exc:
+        problems += _from_pydantic(exc, prefix=("response_format",))
+        return None
 
 
 _METHODS = ("supervised", "dpo", "reinforcement")
@@ -135,10 +166,10 @@ _VOCABULARY = sorted(
 )
 
 
-def _from_pydantic(exc: ValidationError) -> list[Problem]:
+def _from_pydantic(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
-        loc = _clean_loc(error["loc"])
+        loc = prefix + _clean_loc(error["loc"])
         if error["type"] == "extra_forbidden":
             problems.append(Problem(loc, _unknown_key(str(loc[-1]) if loc else "")))
         elif error["type"] == "missing":

@@ -1,7 +1,9 @@
 """The sweep file's fields, as frozen pydantic models that forbid unknown keys.
 
 `space` and `zip` are kept raw here: `ftsweep.sweep.parse` turns them into a `Space`, so that a
-file's problems in the space and elsewhere are reported together.
+file's problems in the space and elsewhere are reported together. `grader` and `response_format`
+are kept raw too and checked by `ftsweep.sweep.load`, so that the grader models are built only
+for sweeps that have a grader (this keeps `ftsweep validate` fast).
 """
 
 from __future__ import annotations
@@ -21,10 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from ftsweep.api.graders import Grader
+from ftsweep.api.common import MAX_SEED, Integration
 from ftsweep.api.hyperparameters import MethodName
-from ftsweep.api.job import MAX_SEED, Integration
-from ftsweep.api.methods import ResponseFormat
 
 __all__ = ["KNOWN_METRICS", "JobTemplate", "Objective", "StrategyName", "SweepSpec"]
 
@@ -131,8 +131,8 @@ class SweepSpec(_Strict):
         | None
     ) = None
     job: JobTemplate = Field(default_factory=JobTemplate)
-    grader: Grader | None = None
-    response_format: ResponseFormat | None = None
+    grader: Any = None  # checked by ftsweep.sweep.load, which builds grader models only if needed
+    response_format: Any = None
 
     @property
     def objectives(self) -> tuple[Objective, ...]:

@@ -10,7 +10,7 @@ import string
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ftsweep.api.job import (
+from ftsweep.api.common import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_PAIRS,
     MAX_METADATA_VALUE_LENGTH,
