@@ -142,6 +142,10 @@ class _Range:
     def _number_from_unit(self, u: float) -> int | float:
         raise NotImplementedError
 
+    def _sampled_count(self) -> int | None:
+        """How many numbers `from_unit` picks evenly among; None when it maps u onto the range."""
+        return self._number_count()
+
     @property
     def size(self) -> int | None:
         count = self._number_count()
@@ -157,7 +161,7 @@ class _Range:
         return self._number_at(index - self._offset)
 
     def from_unit(self, u: float) -> Value:
-        count = self._number_count()
+        count = self._sampled_count()
         if count is not None:
             return self.value_at(min(int(u * (count + self._offset)), count + self._offset - 1))
         if self.auto:
@@ -206,10 +210,13 @@ class IntRange(_Range):
             return self._points[index]
         return self.low + index * (self.step or 1)
 
+    def _sampled_count(self) -> int | None:
+        return None if self.log and self._points is None else self._number_count()
+
     def _number_from_unit(self, u: float) -> int:
         if self.log and self._points is None and self.step is None:
             lo, hi = math.log(self.low), math.log(self.high + 1)
-            return min(int(math.exp(lo + u * (hi - lo))), self.high)
+            return max(min(int(math.exp(lo + u * (hi - lo))), self.high), self.low)
         return self._number_at(min(int(u * self._number_count()), self._number_count() - 1))
 
     def contains(self, value: Value) -> bool:
@@ -239,8 +246,8 @@ class FloatRange(_Range):
 
     @cached_property
     def _points(self) -> tuple[float, ...] | None:
-        if self.num is not None:
-            return tuple(self._spaced(i) for i in range(self.num))
+        if self.num is not None:  # distinct, as IntRange's: rounding may merge close points
+            return tuple(dict.fromkeys(self._spaced(i) for i in range(self.num)))
         if self.step is not None:
             low, step = _exact(self.low), _exact(self.step)
             count = int((_exact(self.high) - low) / step) + 1
@@ -249,8 +256,8 @@ class FloatRange(_Range):
 
     def _spaced(self, i: int) -> float:
         assert self.num is not None
-        if self.num == 1:
-            return float(self.low)
+        if i == 0 or i == self.num - 1:  # the ends are exactly as written
+            return float(self.low if i == 0 else self.high)
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
             return _clean(math.exp(lo + (hi - lo) * i / (self.num - 1)))
@@ -271,7 +278,7 @@ class FloatRange(_Range):
             x = math.exp(lo + u * (hi - lo))
         else:
             x = self.low + u * (self.high - self.low)
-        return min(max(_clean(x, _SAMPLE_SIGNIFICANT), self.low), self.high)
+        return float(min(max(_clean(x, _SAMPLE_SIGNIFICANT), self.low), self.high))
 
     def contains(self, value: Value) -> bool:
         if isinstance(value, str) or self._points is None:

@@ -87,7 +87,8 @@ class JobRenderer:
         values = {"sweep": self._name, "trial": trial}
         for name in self._fields:
             if name not in values:
-                values[name] = template_text(params.get(name, "auto"))
+                absent = self._model if name == "model" and self._model else "auto"
+                values[name] = template_text(params.get(name, absent))
         return values
 
     def request(self, index: int, params: Params) -> JobRequest:

@@ -88,8 +88,7 @@ def _build(data: Any, positions: Positions, file: str) -> Sweep:
         data.get("space"), method, data.get("zip"), model_fixed=bool(data.get("model"))
     )
     problems += [p for p in space_problems if p.loc != ("space",) or "space" in data]
-    if spec is not None and space is not None:
-        problems += _cross_checks(spec, space)
+    problems += _cross_checks(data, method, spec, space)
     if problems:
         located = sorted(
             map(positions.locate, problems), key=lambda p: (p.line or 0, p.column or 0)
@@ -126,27 +125,30 @@ def _response_format(data: Mapping[str, Any], problems: list[Problem]) -> Respon
 _METHODS = ("supervised", "dpo", "reinforcement")
 
 
-def _cross_checks(spec: SweepSpec, space: Space) -> list[Problem]:
-    problems = list(_method_checks(spec))
-    if spec.strategy == "grid" and not space.finite:
+def _cross_checks(
+    data: Mapping[str, Any], method: str | None, spec: SweepSpec | None, space: Space | None
+) -> list[Problem]:
+    """Rules across fields, each checked once the fields it reads are valid, whatever else is
+    wrong in the file, so that one error lists every problem."""
+    problems = list(_method_checks(method, data)) if method is not None else []
+    if space is not None and data.get("strategy") == "grid" and not space.finite:
         problems += _infinite_dimensions(space)
-    problems += check_templates(spec, space)
+    if spec is not None and space is not None:
+        problems += check_templates(spec, space)
     return problems
 
 
-def _method_checks(spec: SweepSpec) -> Iterable[Problem]:
-    if spec.method == "reinforcement":
-        if spec.grader is None:
+def _method_checks(method: str, data: Mapping[str, Any]) -> Iterable[Problem]:
+    if method == "reinforcement":
+        if data.get("grader") is None:
             yield Problem(("grader",), "the reinforcement method needs a grader")
-        if spec.validation_file is None:
+        if data.get("validation_file") is None:
             yield Problem(("validation_file",), "the reinforcement method needs a validation file")
         return
-    if spec.grader is not None:
-        yield Problem(
-            ("grader",), f"only the reinforcement method takes a grader, not {spec.method}"
-        )
-    if spec.response_format is not None:
-        rule = f"only the reinforcement method takes a response_format, not {spec.method}"
+    if data.get("grader") is not None:
+        yield Problem(("grader",), f"only the reinforcement method takes a grader, not {method}")
+    if data.get("response_format") is not None:
+        rule = f"only the reinforcement method takes a response_format, not {method}"
         yield Problem(("response_format",), rule)
 
 

@@ -73,41 +73,45 @@ def _subspace(
         for name, value in raw.items()
         if name != "zip"
     }
-    groups = _zip_groups(raw.get("zip"), (*loc, "zip"), dims, out)
+    used: set[str] = set()  # shared: a dimension is zipped once, in the sub-space or at the top
+    groups = _zip_groups(raw.get("zip"), (*loc, "zip"), dims, out, used)
     if top_zips is not None:
-        groups += _zip_groups(top_zips, ("zip",), dims, out)
+        groups += _zip_groups(top_zips, ("zip",), dims, out, used)
     if len(out.problems) > before:
         return None
-    return _assemble(dims, groups, loc, out)
+    return _assemble(dims, groups, out)
 
 
 def _assemble(
-    dims: dict[str, Dimension | None], groups: list[list[str]], loc: Loc, out: _Collector
+    dims: dict[str, Dimension | None], groups: list[tuple[list[str], Loc]], out: _Collector
 ) -> SubSpace | None:
-    zipped = {name: group for group in groups for name in group}
+    zipped = {name: (group, where) for group, where in groups for name in group}
     axes: list[Axis] = []
     for name, dim in dims.items():
         assert dim is not None
-        if name in zipped and zipped[name][0] != name:
+        members, where = zipped.get(name, ([name], ()))
+        if members[0] != name:
             continue  # placed with the first member of its group
-        members = zipped.get(name, [name])
         try:
             axes.append(Axis(tuple(d for n in members if (d := dims[n]) is not None)))
         except ValueError as exc:
-            out.add((*loc, "zip"), str(exc), members)
+            out.add(where, str(exc), members)
             return None
     return SubSpace(tuple(axes))
 
 
 def _zip_groups(
-    raw: Any, loc: Loc, dims: Mapping[str, Dimension | None], out: _Collector
-) -> list[list[str]]:
+    raw: Any, loc: Loc, dims: Mapping[str, Dimension | None], out: _Collector, used: set[str]
+) -> list[tuple[list[str], Loc]]:
+    """The valid groups of a `zip` list, each with the path it was written at."""
     if raw is None:
         return []
-    if not isinstance(raw, list) or not all(isinstance(g, list) for g in raw):
+    if not isinstance(raw, list) or not all(
+        isinstance(g, list) and all(isinstance(n, str) for n in g) for g in raw
+    ):
         out.add(loc, "must be a list of groups, each a list of dimension names", raw)
         return []
-    groups, used = [], set[str]()
+    groups = []
     for i, group in enumerate(raw):
         if len(group) < 2:
             out.add((*loc, i), "a zip group needs at least two dimension names", group)
@@ -121,7 +125,7 @@ def _zip_groups(
             out.add((*loc, i), "a dimension can be in only one zip group, once", group)
         else:
             used |= set(group)
-            groups.append([str(n) for n in group])
+            groups.append(([str(n) for n in group], (*loc, i)))
     return groups
 
 

@@ -61,7 +61,10 @@ def _widths(spec: SweepSpec, space: Space) -> dict[str, int]:
     for sub in space.subspaces:
         for name in space.names:
             dim = sub.dimensions.get(name)
-            width = dim.text_width() if dim is not None else len("auto")
+            if dim is not None:
+                width = dim.text_width()
+            else:  # a sub-space without the dimension renders the top-level model, or "auto"
+                width = len(spec.model) if name == "model" and spec.model else len("auto")
             widths[name] = max(widths.get(name, 0), width)
     return widths
 

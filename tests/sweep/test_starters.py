@@ -1,0 +1,51 @@
+"""Starter sweeps: each method's starter loads, validates and plans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ftsweep.api.job import JobRequest
+from ftsweep.sweep import Sweep, load_sweep, plan
+from ftsweep.sweep.starters import starter
+
+from .conftest import canonical
+
+EXPECTED = {
+    # method: (strategy, trials it plans)
+    "supervised": ("grid", 18),
+    "dpo": ("tpe", 24),
+    "reinforcement": ("random", 8),
+}
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED))
+def test_starter_loads_and_plans(method: str, load: Callable[..., Sweep]) -> None:
+    text = starter(method, f"my-{method}", f"sweeps/{method}.yaml")
+    sweep = load(text)
+    assert sweep.name == f"my-{method}" and sweep.method == method
+    strategy, count = EXPECTED[method]
+    assert sweep.strategy == strategy
+    planned = plan(sweep)
+    trials = list(planned)
+    assert len(trials) == count
+    assert len({repr(sorted(t.params.items())) for t in trials}) == count  # no repeats
+    for trial, body in zip(trials, planned.bodies(), strict=True):
+        assert sweep.space.contains(trial.params)
+        assert canonical(JobRequest.model_validate(body).to_body()) == canonical(body)
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED))
+def test_starter_mentions_its_path_and_says_what_to_replace(method: str) -> None:
+    text = starter(method, "x", "sweeps/x.yaml")
+    assert "ftsweep validate sweeps/x.yaml" in text and "ftsweep plan sweeps/x.yaml" in text
+    assert "file-REPLACE-ME" in text
+    assert text.startswith("# A ftsweep sweep file.")
+
+
+def test_a_starter_with_an_odd_path_still_loads(write_sweep: Callable[..., Path]) -> None:
+    # braces and colons in a path do not break the YAML
+    path = write_sweep(starter("dpo", "d", "odd {name}: dir/d.yaml"))
+    assert load_sweep(path).name == "d"
