@@ -112,12 +112,21 @@ class ResultsError(StudyError):
 
     exit_code = 2
 
-    def __init__(self, file: str, problems: Sequence[Problem]) -> None:
+    def __init__(self, file: str, problems: Sequence[Problem], text: str | None = None) -> None:
         self.file = file
         self.problems = tuple(problems)
         count = len(self.problems)
         head = f"{file}: {count} problem{'s' if count != 1 else ''}, nothing was told"
-        super().__init__("\n".join([head, *(p.render(file) for p in self.problems)]))
+        super().__init__(text or "\n".join([head, *(p.render(file) for p in self.problems)]))
+
+    @classmethod
+    def merge(cls, errors: Sequence[ResultsError]) -> ResultsError:
+        """One error for several files' errors, each file's problems under its own name."""
+        if len(errors) == 1:
+            return errors[0]
+        problems = [p for e in errors for p in e.problems]
+        text = "\n".join(str(e) for e in errors)
+        return cls(", ".join(e.file for e in errors), problems, text)
 
 
 class OutputError(FtsweepError):

@@ -130,6 +130,15 @@ class _Range:
             raise RangeError("num", "num: 1 needs low == high (use a fixed value instead)")
 
     @property
+    def points(self) -> tuple[int | float, ...] | None:
+        """The range's numbers when they are an explicit point set (`num`, or float `step`)."""
+        return self._points
+
+    @cached_property
+    def _points(self) -> tuple[int | float, ...] | None:
+        return None
+
+    @property
     def _offset(self) -> int:
         return 1 if self.auto else 0
 

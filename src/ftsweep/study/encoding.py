@@ -1,0 +1,208 @@
+"""How a sweep's configurations are stored as Optuna parameters, fixed for the study's life.
+
+- A union of several sub-spaces adds a categorical `space` (the sub-space's index) and prefixes
+  the parameters of sub-space i with `s<i>.`, since two sub-spaces may range one dimension
+  differently and a study's distributions must never change.
+- A fixed dimension is not a parameter. A list of choices is a categorical ("auto" included).
+- A zip group is one categorical over the index of its rows: `zip(n_epochs,beta)`.
+- A range is an int or float distribution (with `step` where the range has one; a range given as
+  `num` points is a categorical of those points). A range with `auto: true` adds a categorical
+  `<name>.auto` (False / True) and the number is a parameter only when that is False: Optuna's
+  samplers learn over both the choice and the number, and the distributions never change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ftsweep.api.hyperparameters import AUTO
+from ftsweep.sweep.dimensions import Categorical, Dimension, FloatRange, IntRange
+from ftsweep.sweep.space import Axis, Params, Space, SubSpace
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.distributions import BaseDistribution
+
+__all__ = ["Encoding"]
+
+SPACE_PARAM = "space"
+
+
+@dataclass(frozen=True)
+class _AxisCode:
+    axis: Axis
+    name: str  # the Optuna parameter (or, for auto ranges, the number's parameter)
+
+    @property
+    def dimension(self) -> Dimension:
+        return self.axis.dimensions[0]
+
+    @property
+    def zipped(self) -> bool:
+        return len(self.axis.dimensions) > 1
+
+    @property
+    def auto_name(self) -> str:
+        return f"{self.name}.auto"
+
+    @property
+    def has_auto(self) -> bool:
+        dim = self.dimension
+        return not self.zipped and isinstance(dim, IntRange | FloatRange) and dim.auto
+
+
+class Encoding:
+    """Maps configurations of a space to Optuna parameters and back."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        union = len(space.subspaces) > 1
+        self._codes = [
+            [_AxisCode(axis, _param_name(axis, i if union else None)) for axis in sub.axes]
+            for i, sub in enumerate(space.subspaces)
+        ]
+
+    @property
+    def union(self) -> bool:
+        return len(self.space.subspaces) > 1
+
+    def distributions(self) -> dict[str, BaseDistribution]:
+        """Every parameter any configuration may have, with its distribution."""
+        out: dict[str, BaseDistribution] = {}
+        if self.union:
+            out[SPACE_PARAM] = _categorical(tuple(range(len(self.space.subspaces))))
+        for codes in self._codes:
+            for code in codes:
+                out.update(_code_distributions(code))
+        return out
+
+    def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Optuna parameters of a configuration (ValueError when it is not in the space)."""
+        for index, sub in enumerate(self.space.subspaces):
+            if sub.contains(params):
+                return self._encode_in(index, sub, params)
+        raise ValueError(f"{dict(params)!r} is not a configuration of this sweep's space")
+
+    def _encode_in(self, index: int, sub: SubSpace, params: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {SPACE_PARAM: index} if self.union else {}
+        for code in self._codes[index]:
+            if code.zipped:
+                out[code.name] = code.axis.index_of(params)
+            elif code.has_auto:
+                value = params[code.dimension.name]
+                out[code.auto_name] = value == AUTO
+                if value != AUTO:
+                    out[code.name] = _number(code.dimension, value)
+            elif code.dimension.size != 1:
+                out[code.name] = _choice(code.dimension, params[code.dimension.name])
+        return out
+
+    def decode(self, encoded: Mapping[str, Any]) -> Params:
+        """The configuration that Optuna parameters stand for."""
+        index = int(encoded.get(SPACE_PARAM, 0)) if self.union else 0
+        params: Params = {}
+        for code in self._codes[index]:
+            if code.zipped:
+                values = code.axis.values_at(int(encoded[code.name]))
+                params.update(zip(code.axis.names, values, strict=True))
+            elif code.has_auto and encoded.get(code.auto_name):
+                params[code.dimension.name] = AUTO
+            elif code.dimension.size == 1:
+                params[code.dimension.name] = code.dimension.value_at(0)
+            else:
+                params[code.dimension.name] = encoded[code.name]
+        return params
+
+    def suggest(self, trial: optuna.Trial) -> Params:
+        """Let the study's sampler choose a configuration (define-by-run, conditionals included)."""
+        encoded: dict[str, Any] = {}
+        distributions = self.distributions()
+        if self.union:
+            encoded[SPACE_PARAM] = _suggest(trial, SPACE_PARAM, distributions[SPACE_PARAM])
+        for code in self._codes[int(encoded.get(SPACE_PARAM, 0))]:
+            names = [code.auto_name, code.name] if code.has_auto else [code.name]
+            for name in names:
+                if name in distributions:
+                    encoded[name] = _suggest(trial, name, distributions[name])
+                if encoded.get(name) is True:  # "auto" chosen: the number is not a parameter
+                    break
+        return self.decode(encoded)
+
+
+def _suggest(trial: optuna.Trial, name: str, distribution: BaseDistribution) -> Any:
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return trial.suggest_categorical(name, distribution.choices)
+    low, high, log = distribution.low, distribution.high, distribution.log  # type: ignore[attr-defined]
+    if isinstance(distribution, IntDistribution):
+        return trial.suggest_int(name, low, high, step=distribution.step, log=log)
+    return trial.suggest_float(name, low, high, step=distribution.step, log=log)  # type: ignore[attr-defined]
+
+
+def _param_name(axis: Axis, subspace: int | None) -> str:
+    base = axis.names[0] if len(axis.names) == 1 else f"zip({','.join(axis.names)})"
+    return base if subspace is None else f"s{subspace}.{base}"
+
+
+def _categorical(choices: tuple[Any, ...]) -> BaseDistribution:
+    from optuna.distributions import CategoricalDistribution
+
+    return CategoricalDistribution(choices)
+
+
+def _code_distributions(code: _AxisCode) -> dict[str, BaseDistribution]:
+    if code.zipped:
+        return {code.name: _categorical(tuple(range(code.axis.size or 0)))}
+    dim = code.dimension
+    if isinstance(dim, Categorical):
+        return {} if dim.fixed else {code.name: _categorical(dim.values)}
+    out: dict[str, BaseDistribution] = {}
+    if dim.auto:
+        out[code.auto_name] = _categorical((False, True))
+    number = _range_distribution(dim)
+    if number is not None:
+        out[code.name] = number
+    return out
+
+
+def _range_distribution(dim: IntRange | FloatRange) -> BaseDistribution | None:
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    points = dim.points
+    if points is not None and (dim.num is not None or not _even_steps(dim)):
+        return _categorical(tuple(points)) if len(points) > 1 else None
+    if dim.low == dim.high:
+        return None
+    if isinstance(dim, IntRange):
+        return IntDistribution(dim.low, dim.high, log=dim.log, step=dim.step or 1)
+    return FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+
+
+def _even_steps(dim: IntRange | FloatRange) -> bool:
+    """Whether `step` divides high - low, as Optuna's stepped distributions need."""
+    if dim.step is None:
+        return True
+    from decimal import Decimal
+
+    span = Decimal(repr(dim.high)) - Decimal(repr(dim.low))
+    return span % Decimal(repr(dim.step)) == 0
+
+
+def _number(dim: Dimension, value: Any) -> Any:
+    return int(value) if isinstance(dim, IntRange) else float(value)
+
+
+def _choice(dim: Dimension, value: Any) -> Any:
+    """The value as the distribution stores it: the choice or grid point it matches."""
+    choices = dim.values if isinstance(dim, Categorical) else dim.points
+    for choice in choices or ():
+        if isinstance(choice, str) or isinstance(value, str):
+            if choice == value:
+                return choice
+        elif math.isclose(choice, value, rel_tol=1e-9):
+            return choice
+    return _number(dim, value)

@@ -1,0 +1,241 @@
+"""Telling results to a sweep's study, and importing jobs run outside ftsweep.
+
+Both check a whole batch before writing anything: a row that conflicts with what the study
+already holds refuses the batch (unless forced) and nothing of it is written. Telling the same
+thing twice changes nothing. A forced result for a finished trial cannot change that trial
+(Optuna keeps finished trials as they are), so it adds a replacement trial with the same
+configuration that `supersedes` the old one; lookups by key, number or job id then find the new
+trial, and only it counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ftsweep.errors import Problem, ResultsError
+from ftsweep.progress import track
+from ftsweep.study.study import DISCARDED, SUPERSEDES, SweepStudy, original_number
+from ftsweep.study.writes import TrialWrites
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial, TrialState
+
+    from ftsweep.study.results import Result
+
+__all__ = ["TellReport", "tell"]
+
+
+@dataclass
+class TellReport:
+    """What a tell did: trials finished, updated, already so, replaced; rows naming no trial."""
+
+    finished: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+    unknown: list[Result] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _View:
+    """A trial as it will be once the batch is written."""
+
+    trial: FrozenTrial
+    state: TrialState
+    values: list[float] | None
+    attrs: dict[str, Any]
+    changed: bool = False
+    finished_now: bool = False
+    replace: bool = False
+
+
+def tell(study: SweepStudy, results: Sequence[Result], *, force: bool = False) -> TellReport:
+    """Feed results back; raises ResultsError, writing nothing, when any row conflicts."""
+    with study.location.lock(study.name):
+        return tell_locked(study, results, force=force)
+
+
+def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) -> TellReport:
+    """`tell`, for callers already holding the study's lock."""
+    optuna_study = study.study()
+    index = _Index(study, optuna_study.get_trials(deepcopy=False))
+    report, problems, views = TellReport(), list[Problem](), dict[int, _View]()
+    for result in track(results, len(results), "checking results"):
+        trial = index.find(result)
+        if trial is None:
+            report.unknown.append(result)
+            continue
+        view = views.get(trial.number) or views.setdefault(trial.number, _view(trial))
+        problem = _apply(study, view, result, force, report)
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        raise ResultsError(_sources(results), problems)
+    _write(study, optuna_study, views.values(), report)
+    return report
+
+
+def _sources(results: Sequence[Result]) -> str:
+    return ", ".join(dict.fromkeys(r.source for r in results)) or "results"
+
+
+class _Index:
+    """Finds the current trial a result names: by key, number or job id."""
+
+    def __init__(self, study: SweepStudy, trials: Sequence[FrozenTrial]) -> None:
+        self.study = study
+        self.by_number = {t.number: t for t in trials if DISCARDED not in t.system_attrs}
+        self.current = dict(self.by_number)
+        for trial in trials:  # a replacement stands for the trial it supersedes
+            if SUPERSEDES in trial.system_attrs and DISCARDED not in trial.system_attrs:
+                self.current[int(trial.system_attrs[SUPERSEDES])] = trial
+        self.by_job = {
+            str(t.user_attrs["job_id"]): t
+            for t in self.current.values()
+            if "job_id" in t.user_attrs
+        }
+
+    def find(self, result: Result) -> FrozenTrial | None:
+        ref = result.ref
+        if ref.kind == "job_id":
+            return self.by_job.get(str(ref.value))
+        number = self.study.number_of(str(ref.value)) if ref.kind == "key" else int(ref.value)
+        return self.current.get(number) if number is not None else None
+
+
+def _view(trial: FrozenTrial) -> _View:
+    values = list(trial.values) if trial.values is not None else None
+    return _View(trial, trial.state, values, dict(trial.user_attrs))
+
+
+def _outcome(study: SweepStudy, result: Result) -> tuple[str, list[float] | None] | None:
+    """("fail", None), ("complete", values), or None when the result finishes nothing."""
+    if result.status in ("failed", "cancelled"):
+        return "fail", None
+    metrics = dict(result.values)
+    if result.trained_tokens is not None:
+        metrics.setdefault("trained_tokens", float(result.trained_tokens))
+    values = [metrics.get(o.metric) for o in study.sweep.objectives]
+    if result.status == "succeeded" and all(v is not None for v in values):
+        return "complete", [float(v) for v in values if v is not None]
+    return None
+
+
+def _attrs(result: Result) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "job_id": result.job_id,
+        "job_status": result.job.status if result.job else result.status,
+        "trained_tokens": result.trained_tokens,
+        "error": result.error,
+        "resolved": dict(result.resolved) or None,
+    }
+    if result.job is not None and result.job.fine_tuned_model:
+        attrs["fine_tuned_model"] = result.job.fine_tuned_model
+    return {k: v for k, v in attrs.items() if v is not None}
+
+
+def _apply(
+    study: SweepStudy, view: _View, result: Result, force: bool, report: TellReport
+) -> Problem | None:
+    from optuna.trial import TrialState
+
+    outcome, attrs = _outcome(study, result), _attrs(result)
+    other_job = view.attrs.get("job_id")
+    if other_job and attrs.get("job_id") not in (None, other_job) and not force:
+        return _conflict(study, view, result, f"belongs to job {other_job}, not {attrs['job_id']}")
+    if view.state.is_finished():
+        if outcome is None or _same(view, outcome):
+            _note_ignored(study, view, attrs, report)
+            return None
+        if not force:
+            return _conflict(study, view, result, f"is already {_describe(study, view)}")
+        view.replace = True
+    state = TrialState.FAIL if outcome and outcome[0] == "fail" else view.state
+    if outcome and outcome[0] == "complete":
+        state = TrialState.COMPLETE
+    new_attrs = {**view.attrs, **attrs}
+    if new_attrs == view.attrs and state == view.state and not view.replace:
+        return None
+    view.finished_now = view.finished_now or (state.is_finished() and not view.state.is_finished())
+    view.attrs, view.state, view.changed = new_attrs, state, True
+    view.values = outcome[1] if outcome else view.values
+    return None
+
+
+def _same(view: _View, outcome: tuple[str, list[float] | None]) -> bool:
+    from optuna.trial import TrialState
+
+    kind, values = outcome
+    if kind == "fail":
+        return view.state == TrialState.FAIL
+    return (
+        view.state == TrialState.COMPLETE
+        and view.values is not None
+        and values is not None
+        and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(view.values, values, strict=True))
+    )
+
+
+def _describe(study: SweepStudy, view: _View) -> str:
+    if view.values is None:
+        return view.state.name.lower()
+    shown = ", ".join(
+        f"{o.metric}={v:g}" for o, v in zip(study.sweep.objectives, view.values, strict=True)
+    )
+    return f"{view.state.name.lower()} with {shown}"
+
+
+def _conflict(study: SweepStudy, view: _View, result: Result, why: str) -> Problem:
+    key = study.key(original_number(view.trial))
+    message = f"trial {key} {why}; tell --force to replace what the study holds"
+    return Problem((key,), message, line=result.row)
+
+
+def _note_ignored(
+    study: SweepStudy, view: _View, attrs: dict[str, Any], report: TellReport
+) -> None:
+    fresh = sorted(k for k in attrs if k not in view.attrs)
+    if fresh and not view.changed:
+        key = study.key(original_number(view.trial))
+        report.notes.append(f"{key} had already finished: {', '.join(fresh)} not recorded")
+
+
+def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport) -> None:
+    writes = TrialWrites()
+    for view in views:
+        if not view.changed:
+            report.unchanged += 1
+            continue
+        if view.replace:
+            _supersede(study, optuna_study, view)
+            report.superseded += 1
+            continue
+        trial_id = view.trial._trial_id
+        stored = view.trial.user_attrs
+        writes.user_attrs(trial_id, {k: v for k, v in view.attrs.items() if stored.get(k) != v})
+        if view.finished_now:
+            writes.finish(trial_id, view.state, view.values if view.values else None)
+            report.finished += 1
+        else:
+            report.updated += 1
+    writes.commit(study.storage)
+
+
+def _supersede(study: SweepStudy, optuna_study: Any, view: _View) -> None:
+    from optuna.trial import TrialState, create_trial
+
+    old = view.trial
+    system = {k: v for k, v in old.system_attrs.items() if k != SUPERSEDES}
+    template = create_trial(
+        state=view.state,
+        values=view.values if view.state == TrialState.COMPLETE else None,
+        params=old.params,
+        distributions=old.distributions,
+        user_attrs=view.attrs,
+        system_attrs={**system, SUPERSEDES: original_number(old)},
+    )
+    study.storage.create_new_trial(optuna_study._study_id, template_trial=template)

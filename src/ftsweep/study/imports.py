@@ -1,0 +1,160 @@
+"""Import fine-tuning jobs run outside ftsweep as trials, so a sweep can start from history.
+
+Each job object becomes a trial with the job's resolved hyperparameters, which must lie in the
+sweep's space (a value the space does not hold is refused, except that a dimension allowing
+"auto" takes it as "auto": a resolved number is what an auto request turns into). Result rows
+in the same call are then told to the new trials by job id. A job already in the study is
+skipped, so importing the same history twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ftsweep.api.hyperparameters import AUTO
+from ftsweep.errors import Problem, ResultsError
+from ftsweep.progress import track
+from ftsweep.study.feedback import TellReport, _attrs, _outcome, tell_locked
+from ftsweep.study.study import DISCARDED, ORIGIN, SweepStudy
+from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
+from ftsweep.sweep.space import Params, SubSpace
+
+if TYPE_CHECKING:
+    from ftsweep.study.results import Result
+
+__all__ = ["ImportReport", "import_jobs"]
+
+
+@dataclass
+class ImportReport:
+    """Jobs imported, jobs the study already had, and what telling the rows did."""
+
+    imported: int = 0
+    existing: int = 0
+    notes: list[str] = field(default_factory=list)
+    told: TellReport | None = None
+
+
+def import_jobs(
+    study: SweepStudy, results: Sequence[Result], *, force: bool = False
+) -> ImportReport:
+    """Add the job objects among `results` as trials, then tell the other rows."""
+    jobs = [r for r in results if r.job is not None]
+    rows = [r for r in results if r.job is None]
+    report = ImportReport()
+    with study.location.lock(study.name):
+        optuna_study = study.study()
+        known = {
+            str(t.user_attrs.get("job_id"))
+            for t in optuna_study.get_trials(deepcopy=False)
+            if DISCARDED not in t.system_attrs
+        }
+        creates, problems = _check(study, jobs, known, report)
+        if problems:
+            raise ResultsError(", ".join(dict.fromkeys(r.source for r in jobs)), problems)
+        for result, params in track(creates, len(creates), "importing jobs"):
+            _create(study, optuna_study, result, params)
+        report.imported = len(creates)
+        if rows:
+            report.told = tell_locked(study, rows, force=force)
+    return report
+
+
+def _check(
+    study: SweepStudy, jobs: Sequence[Result], known: set[str], report: ImportReport
+) -> tuple[list[tuple[Result, Params]], list[Problem]]:
+    creates: list[tuple[Result, Params]] = []
+    problems: list[Problem] = []
+    for result in jobs:
+        assert result.job is not None
+        if result.job.id in known:
+            report.existing += 1
+            continue
+        known.add(result.job.id)
+        params, reason = _params(study, result, report.notes)
+        if params is None:
+            problems.append(Problem(("job", result.job.id), reason, line=result.row))
+        else:
+            creates.append((result, params))
+    return creates, problems
+
+
+def _params(study: SweepStudy, result: Result, notes: list[str]) -> tuple[Params | None, str]:
+    job = result.job
+    assert job is not None
+    sweep = study.sweep
+    if job.method is not None and job.method != sweep.method:
+        return None, f"is a {job.method} job; sweep {sweep.name!r} is {sweep.method}"
+    if "model" not in sweep.space.names and job.model != sweep.spec.model:
+        return None, f"fine-tuned {job.model!r}; the sweep's model is {sweep.spec.model!r}"
+    reasons = []
+    for sub in sweep.space.subspaces:
+        params, reason = _fit(sub, {**job.hyperparameters, "model": job.model}, job.id, notes)
+        if params is not None:
+            return params, ""
+        reasons.append(reason)
+    return None, reasons[0] if len(reasons) == 1 else "fits no sub-space: " + "; ".join(reasons)
+
+
+def _fit(
+    sub: SubSpace, values: dict[str, Any], job_id: str, notes: list[str]
+) -> tuple[Params | None, str]:
+    params: Params = {}
+    autos = []
+    for name, dim in sub.dimensions.items():
+        value = values.get(name, AUTO)
+        if dim.contains(value):
+            params[name] = _typed(dim, value)
+        elif dim.contains(AUTO):
+            params[name] = AUTO
+            autos.append(f"{name} {value!r}")
+        else:
+            return None, f"{name} {value!r} is outside the sweep's space ({_describe(dim)})"
+    if not sub.contains(params):
+        return None, "its values are not a row of the sweep's zipped dimensions"
+    if autos:
+        notes.append(f"job {job_id}: taken as auto: {', '.join(autos)}")
+    return params, ""
+
+
+def _typed(dim: Dimension, value: Any) -> Any:
+    if isinstance(value, str) or isinstance(dim, Categorical):
+        return value
+    return int(value) if isinstance(dim, IntRange) else float(value)
+
+
+def _describe(dim: Dimension) -> str:
+    if isinstance(dim, Categorical):
+        return "one of " + ", ".join(map(str, dim.values))
+    text = f"{dim.low} to {dim.high}"
+    return text + (", or auto" if dim.auto else "")
+
+
+def _create(study: SweepStudy, optuna_study: Any, result: Result, params: Params) -> None:
+    from optuna.trial import TrialState, create_trial
+
+    outcome = _outcome(study, result)
+    state = TrialState.RUNNING
+    if outcome is not None:
+        state = TrialState.FAIL if outcome[0] == "fail" else TrialState.COMPLETE
+    encoded = study.encoding.encode(params)
+    distributions = study.encoding.distributions()
+    template = create_trial(
+        state=state,
+        values=outcome[1] if outcome and state == TrialState.COMPLETE else None,
+        params=encoded,
+        distributions={k: distributions[k] for k in encoded},
+        user_attrs=_attrs(result),
+        system_attrs={ORIGIN: "import"},
+    )
+    job = result.job
+    assert job is not None
+    if job.created_at:
+        template.datetime_start = datetime.fromtimestamp(job.created_at, tz=UTC)
+    if state.is_finished():
+        finished = job.finished_at or job.created_at
+        template.datetime_complete = datetime.fromtimestamp(finished, tz=UTC) if finished else None
+    study.storage.create_new_trial(optuna_study._study_id, template_trial=template)

@@ -1,0 +1,163 @@
+"""Where sweeps' studies live, and the lock that makes handing out trials safe across processes.
+
+The embedded default is Optuna's journal file storage in `.ftsweep/journal.log` beside the sweep
+file: no server, and for this workload much faster than SQLite (README, "Storage"). `--storage`
+or `FTSWEEP_STORAGE` selects another: a journal file path (`*.log`, `*.journal` or
+`journal:PATH`), or any SQLAlchemy URL Optuna's RDB storage takes (`sqlite:///...`,
+`postgresql+psycopg://...`), which is how workers on many machines share one sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ftsweep.errors import StudyError
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+__all__ = ["ENV_VAR", "StorageLocation", "resolve_storage"]
+
+ENV_VAR = "FTSWEEP_STORAGE"
+DEFAULT_DIR = ".ftsweep"
+DEFAULT_FILE = "journal.log"
+_JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """A storage: a journal file (`path`) or an RDB database (`url`)."""
+
+    url: str
+    path: Path | None = None  # set for journal files
+
+    @property
+    def kind(self) -> str:
+        if self.path is not None:
+            return "journal"
+        return self.url.split(":", 1)[0].split("+", 1)[0]
+
+    def open(self) -> BaseStorage:
+        """The Optuna storage object."""
+        if self.path is not None:
+            return _journal(self.path)
+        return _rdb(self.url)
+
+    @contextlib.contextmanager
+    def lock(self, study: str) -> Iterator[None]:
+        """Hold the study's allocation lock: one process at a time hands out its trials."""
+        if self.path is not None:
+            # Not `<journal>.lock`: that name is the journal's own lock file.
+            with _file_lock(self.path.with_name(self.path.name + ".ftsweep-lock")):
+                yield
+        elif self.kind == "sqlite":
+            with _file_lock(Path(self.url.split("///", 1)[1] + ".ftsweep-lock")):
+                yield
+        elif self.kind == "postgresql":
+            with _advisory_lock(self.url, study):
+                yield
+        else:
+            raise StudyError(
+                f"{self.kind} storage has no lock ftsweep knows how to take; use a journal file, "
+                "SQLite or PostgreSQL"
+            )
+
+
+def resolve_storage(sweep_file: str | Path, storage: str | None = None) -> StorageLocation:
+    """The storage named by `storage`, else by $FTSWEEP_STORAGE, else the embedded default."""
+    named = storage or os.environ.get(ENV_VAR) or ""
+    if not named:
+        directory = Path(sweep_file).resolve().parent / DEFAULT_DIR
+        return _journal_location(directory / DEFAULT_FILE)
+    if named.startswith("journal:"):
+        return _journal_location(Path(named.removeprefix("journal:")))
+    if "://" in named:
+        return StorageLocation(named)
+    if named.endswith(_JOURNAL_SUFFIXES):
+        return _journal_location(Path(named))
+    raise StudyError(
+        f"storage {named!r} is neither a journal file (*.log, *.journal, journal:PATH) nor a "
+        "database URL (sqlite:///PATH, postgresql+psycopg://USER@HOST/DB)"
+    )
+
+
+def _journal_location(path: Path) -> StorageLocation:
+    path = path.expanduser().absolute()
+    return StorageLocation(f"journal:{path}", path)
+
+
+def _journal(path: Path) -> BaseStorage:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
+    except OSError as exc:
+        raise StudyError(f"storage {path}: {exc.strerror or exc}") from None
+    return JournalStorage(backend)
+
+
+def _rdb(url: str) -> BaseStorage:
+    from optuna.storages import RDBStorage
+
+    try:
+        return RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except Exception as exc:  # SQLAlchemy's and drivers' errors have no common base
+        raise StudyError(f"storage {_redact(url)}: {exc}") from None
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for messages."""
+    head, sep, tail = url.partition("://")
+    if "@" not in tail:
+        return url
+    credentials, _, host = tail.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{head}{sep}{user}:***@{host}" if ":" in credentials else url
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _advisory_key(study: str) -> int:
+    digest = hashlib.blake2b(f"ftsweep:{study}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextlib.contextmanager
+def _advisory_lock(url: str, study: str) -> Iterator[None]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, poolclass=_null_pool())
+    key = _advisory_key(study)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    finally:
+        engine.dispose()
+
+
+def _null_pool() -> type:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
