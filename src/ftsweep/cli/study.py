@@ -1,0 +1,120 @@
+"""The study commands: ask, tell, import, trials, best, importance."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ftsweep.cli.app import app, reports_errors
+
+__all__ = ["ask", "best", "import_", "importance", "tell", "trials"]
+
+SweepPath = Annotated[Path, typer.Argument(help="The sweep file.")]
+Storage = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        envvar="FTSWEEP_STORAGE",
+        show_envvar=True,
+        help="Journal file or database URL (default: .ftsweep/journal.log beside the sweep).",
+    ),
+]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+]
+Force = Annotated[
+    bool, typer.Option("--force", help="Replace results the study already holds for a trial.")
+]
+
+
+class TrialsFormat(enum.StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+@app.command()
+@reports_errors
+def ask(
+    path: SweepPath,
+    n: Annotated[int, typer.Option("-n", "--count", min=1, help="How many trials.")] = 1,
+    output: Output = None,
+    storage: Storage = None,
+) -> None:
+    """Hand out the next N trials and write their job requests (JSONL, one per line)."""
+    from ftsweep.cli.study_commands import ask_command
+
+    ask_command(path, n, output=output, storage=storage)
+
+
+@app.command()
+@reports_errors
+def tell(
+    path: SweepPath,
+    results: Annotated[
+        list[Path], typer.Argument(help="CSV/JSONL rows, job objects (JSON/JSONL), step CSVs.")
+    ],
+    trial: Annotated[
+        str | None, typer.Option("--trial", help="The trial (number or key) of a per-step CSV.")
+    ] = None,
+    force: Force = False,
+    storage: Storage = None,
+) -> None:
+    """Feed results back into the sweep's study."""
+    from ftsweep.cli.study_commands import tell_command
+
+    tell_command(path, results, trial=trial, force=force, storage=storage)
+
+
+@app.command("import")
+@reports_errors
+def import_(
+    path: SweepPath,
+    jobs: Annotated[
+        list[Path], typer.Argument(help="Job objects (JSON/JSONL), and result rows by job_id.")
+    ],
+    force: Force = False,
+    storage: Storage = None,
+) -> None:
+    """Add fine-tuning jobs run outside ftsweep as trials, so a sweep starts from history."""
+    from ftsweep.cli.study_commands import import_command
+
+    import_command(path, jobs, force=force, storage=storage)
+
+
+@app.command()
+@reports_errors
+def trials(
+    path: SweepPath,
+    format: Annotated[
+        TrialsFormat, typer.Option("--format", "-f", help="table, csv, json or parquet.")
+    ] = TrialsFormat.table,
+    output: Output = None,
+    storage: Storage = None,
+) -> None:
+    """List the sweep's trials: one row each, with the documented columns."""
+    from ftsweep.cli.study_commands import trials_command
+
+    trials_command(path, format.value, output=output, storage=storage)
+
+
+@app.command()
+@reports_errors
+def best(path: SweepPath, storage: Storage = None) -> None:
+    """Show the best trial, or the Pareto front of a multi-objective sweep."""
+    from ftsweep.cli.study_commands import best_command
+
+    best_command(path, storage=storage)
+
+
+@app.command()
+@reports_errors
+def importance(path: SweepPath, storage: Storage = None) -> None:
+    """Show Optuna's parameter importances for each objective."""
+    from ftsweep.cli.study_commands import importance_command
+
+    importance_command(path, storage=storage)
