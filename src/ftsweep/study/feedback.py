@@ -180,19 +180,22 @@ def _same(view: _View, outcome: tuple[str, list[float] | None]) -> bool:
     )
 
 
+_STATE_WORDS = {"COMPLETE": "complete", "FAIL": "failed", "PRUNED": "pruned"}
+
+
 def _describe(study: SweepStudy, view: _View) -> str:
+    state = _STATE_WORDS.get(view.state.name, view.state.name.lower())
     if view.values is None:
-        return view.state.name.lower()
+        return state
     shown = ", ".join(
         f"{o.metric}={v:g}" for o, v in zip(study.sweep.objectives, view.values, strict=True)
     )
-    return f"{view.state.name.lower()} with {shown}"
+    return f"{state} with {shown}"
 
 
 def _conflict(study: SweepStudy, view: _View, result: Result, why: str) -> Problem:
     key = study.key(original_number(view.trial))
-    message = f"trial {key} {why}; tell --force to replace what the study holds"
-    return Problem((key,), message, line=result.row)
+    return Problem((key,), f"{why}; tell --force to replace what the study holds", line=result.row)
 
 
 def _note_ignored(
