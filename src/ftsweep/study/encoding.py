@@ -53,6 +53,16 @@ class _AxisCode:
         dim = self.dimension
         return not self.zipped and isinstance(dim, IntRange | FloatRange) and dim.auto
 
+    @property
+    def one_number(self) -> int | float | None:
+        """The number of a range that has only one (`low == high`): it is no parameter."""
+        dim = self.dimension
+        if self.zipped or not isinstance(dim, IntRange | FloatRange):
+            return None
+        if dim.low == dim.high or (dim.points is not None and len(dim.points) == 1):
+            return int(dim.low) if isinstance(dim, IntRange) else float(dim.low)
+        return None
+
 
 class Encoding:
     """Maps configurations of a space to Optuna parameters and back."""
@@ -94,9 +104,9 @@ class Encoding:
             elif code.has_auto:
                 value = params[code.dimension.name]
                 out[code.auto_name] = value == AUTO
-                if value != AUTO:
+                if value != AUTO and code.one_number is None:
                     out[code.name] = _number(code.dimension, value)
-            elif code.dimension.size != 1:
+            elif code.dimension.size != 1 and code.one_number is None:
                 out[code.name] = _choice(code.dimension, params[code.dimension.name])
         return out
 
@@ -110,10 +120,12 @@ class Encoding:
                 params.update(zip(code.axis.names, values, strict=True))
             elif code.has_auto and encoded.get(code.auto_name):
                 params[code.dimension.name] = AUTO
+            elif code.one_number is not None:
+                params[code.dimension.name] = code.one_number
             elif code.dimension.size == 1:
                 params[code.dimension.name] = code.dimension.value_at(0)
             else:
-                params[code.dimension.name] = encoded[code.name]
+                params[code.dimension.name] = _snap(code.dimension, encoded[code.name])
         return params
 
     def suggest(self, trial: optuna.Trial) -> Params:
@@ -178,7 +190,9 @@ def _range_distribution(dim: IntRange | FloatRange) -> BaseDistribution | None:
     if dim.low == dim.high:
         return None
     if isinstance(dim, IntRange):
-        return IntDistribution(dim.low, dim.high, log=dim.log, step=dim.step or 1)
+        step = dim.step or 1  # high on the last step: Optuna warns of a range step does not divide
+        high = dim.low + (dim.high - dim.low) // step * step
+        return IntDistribution(dim.low, high, log=dim.log, step=step)
     return FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
 
 
@@ -194,6 +208,14 @@ def _even_steps(dim: IntRange | FloatRange) -> bool:
 
 def _number(dim: Dimension, value: Any) -> Any:
     return int(value) if isinstance(dim, IntRange) else float(value)
+
+
+def _snap(dim: Dimension, value: Any) -> Any:
+    """A stepped float as its grid point: Optuna's arithmetic gives 0.30000000000000004 for 0.3."""
+    if not isinstance(dim, FloatRange) or dim.step is None or isinstance(value, str):
+        return value
+    points = dim.points or (value,)
+    return points[min(max(round((value - dim.low) / dim.step), 0), len(points) - 1)]
 
 
 def _choice(dim: Dimension, value: Any) -> Any:

@@ -17,7 +17,7 @@ def write_frame(frame: pd.DataFrame, format: str, stream: BinaryIO) -> None:
     if format == "csv":
         stream.write(frame.to_csv(index=False).encode())
     elif format == "json":
-        text = frame.to_json(orient="records", date_format="iso", indent=1)
+        text = frame.to_json(orient="records", date_format="iso", date_unit="us", indent=1)
         stream.write((text or "[]").encode() + b"\n")
     elif format == "parquet":
         _parquet(frame, stream)

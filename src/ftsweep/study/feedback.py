@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.study import DISCARDED, SUPERSEDES, SweepStudy, original_number
+from ftsweep.study.study import (
+    DISCARDED,
+    JOB,
+    SUPERSEDES,
+    SweepStudy,
+    job_info,
+    original_number,
+)
 from ftsweep.study.writes import TrialWrites
 
 if TYPE_CHECKING:
@@ -94,9 +101,7 @@ class _Index:
             if SUPERSEDES in trial.system_attrs and DISCARDED not in trial.system_attrs:
                 self.current[int(trial.system_attrs[SUPERSEDES])] = trial
         self.by_job = {
-            str(t.user_attrs["job_id"]): t
-            for t in self.current.values()
-            if "job_id" in t.user_attrs
+            str(job_info(t)["job_id"]): t for t in self.current.values() if "job_id" in job_info(t)
         }
 
     def find(self, result: Result) -> FrozenTrial | None:
@@ -109,7 +114,7 @@ class _Index:
 
 def _view(trial: FrozenTrial) -> _View:
     values = list(trial.values) if trial.values is not None else None
-    return _View(trial, trial.state, values, dict(trial.user_attrs))
+    return _View(trial, trial.state, values, job_info(trial))
 
 
 def _outcome(study: SweepStudy, result: Result) -> tuple[str, list[float] | None] | None:
@@ -218,8 +223,8 @@ def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport)
             report.superseded += 1
             continue
         trial_id = view.trial._trial_id
-        stored = view.trial.user_attrs
-        writes.user_attrs(trial_id, {k: v for k, v in view.attrs.items() if stored.get(k) != v})
+        if view.attrs != job_info(view.trial):
+            writes.user_attrs(trial_id, {JOB: view.attrs})
         if view.finished_now:
             writes.finish(trial_id, view.state, view.values if view.values else None)
             report.finished += 1
@@ -238,7 +243,7 @@ def _supersede(study: SweepStudy, optuna_study: Any, view: _View) -> None:
         values=view.values if view.state == TrialState.COMPLETE else None,
         params=old.params,
         distributions=old.distributions,
-        user_attrs=view.attrs,
+        user_attrs={JOB: view.attrs},
         system_attrs={**system, SUPERSEDES: original_number(old)},
     )
     study.storage.create_new_trial(optuna_study._study_id, template_trial=template)

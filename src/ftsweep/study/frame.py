@@ -19,10 +19,18 @@ columns.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ftsweep.api.hyperparameters import RULES
-from ftsweep.study.study import DISCARDED, ORIGIN, SUPERSEDES, SweepStudy, original_number
+from ftsweep.study.study import (
+    DISCARDED,
+    ORIGIN,
+    SUPERSEDES,
+    SweepStudy,
+    job_info,
+    original_number,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,15 +80,15 @@ def trial_records(study: SweepStudy) -> list[dict[str, Any]]:
 
 
 def _record(study: SweepStudy, trial: FrozenTrial, names: list[str]) -> dict[str, Any]:
-    attrs = trial.user_attrs
+    attrs = job_info(trial)
     record: dict[str, Any] = dict.fromkeys(names)
     record.update(
         number=trial.number,
         key=study.key(original_number(trial)),
         state=trial.state.name.lower(),
         origin=trial.system_attrs.get(ORIGIN, "ask"),
-        started=trial.datetime_start,
-        completed=trial.datetime_complete,
+        started=_utc(trial.datetime_start),
+        completed=_utc(trial.datetime_complete),
     )
     record.update(study.params(trial))
     for name, value in (attrs.get("resolved") or {}).items():
@@ -94,6 +102,11 @@ def _record(study: SweepStudy, trial: FrozenTrial, names: list[str]) -> dict[str
     if SUPERSEDES in trial.system_attrs:
         record["origin"] = f"{record['origin']} (replaced)"
     return record
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Optuna's trial times are naive local times; the frame's are UTC."""
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 def trials_frame(study: SweepStudy) -> pd.DataFrame:

@@ -4,7 +4,8 @@ Each job object becomes a trial with the job's resolved hyperparameters, which m
 sweep's space (a value the space does not hold is refused, except that a dimension allowing
 "auto" takes it as "auto": a resolved number is what an auto request turns into). Result rows
 in the same call are then told to the new trials by job id. A job already in the study is
-skipped, so importing the same history twice changes nothing.
+skipped, so importing the same history twice changes nothing; a job ftsweep asked for itself
+(its metadata names a trial of the sweep) is told to that trial rather than added again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ftsweep.api.hyperparameters import AUTO
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
 from ftsweep.study.feedback import TellReport, _attrs, _outcome, tell_locked
-from ftsweep.study.study import DISCARDED, ORIGIN, SweepStudy
+from ftsweep.study.study import DISCARDED, JOB, ORIGIN, SweepStudy, job_info, original_number
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.space import Params, SubSpace
 
@@ -41,17 +42,19 @@ class ImportReport:
 def import_jobs(
     study: SweepStudy, results: Sequence[Result], *, force: bool = False
 ) -> ImportReport:
-    """Add the job objects among `results` as trials, then tell the other rows."""
-    jobs = [r for r in results if r.job is not None]
-    rows = [r for r in results if r.job is None]
+    """Add the job objects among `results` as trials, then tell the other rows (and the jobs
+    ftsweep asked for itself: their metadata names a trial the study has)."""
     report = ImportReport()
     with study.location.lock(study.name):
         optuna_study = study.study()
-        known = {
-            str(t.user_attrs.get("job_id"))
-            for t in optuna_study.get_trials(deepcopy=False)
-            if DISCARDED not in t.system_attrs
-        }
+        live = [
+            t for t in optuna_study.get_trials(deepcopy=False) if DISCARDED not in t.system_attrs
+        ]
+        known = {str(job_info(t).get("job_id")) for t in live}
+        ours = {study.key(original_number(t)) for t in live}
+        jobs = [r for r in results if r.job is not None and r.key not in ours]
+        rows = [r for r in results if r.job is None or r.key in ours]
+        report.existing = len(results) - len(jobs) - sum(r.job is None for r in results)
         creates, problems = _check(study, jobs, known, report)
         if problems:
             raise ResultsError(", ".join(dict.fromkeys(r.source for r in jobs)), problems)
@@ -147,7 +150,7 @@ def _create(study: SweepStudy, optuna_study: Any, result: Result, params: Params
         values=outcome[1] if outcome and state == TrialState.COMPLETE else None,
         params=encoded,
         distributions={k: distributions[k] for k in encoded},
-        user_attrs=_attrs(result),
+        user_attrs={JOB: _attrs(result)},
         system_attrs={ORIGIN: "import"},
     )
     job = result.job

@@ -34,12 +34,13 @@ if TYPE_CHECKING:
     from ftsweep.sweep.load import Sweep
     from ftsweep.sweep.space import Params
 
-__all__ = ["AskedTrial", "SweepStudy", "config_key", "counts", "original_number"]
+__all__ = ["AskedTrial", "SweepStudy", "config_key", "counts", "job_info", "original_number"]
 
 POSITION = "ftsweep:position"
 DISCARDED = "ftsweep:discarded"
 ORIGIN = "ftsweep:origin"
 SUPERSEDES = "ftsweep:supersedes"
+JOB = "ftsweep"  # the user attribute holding a trial's job: id, status, tokens, error, resolved
 STUDY_SPACE = "ftsweep:distributions"
 STUDY_OBJECTIVES = "ftsweep:objectives"
 _PROPOSALS = 10  # tries an adaptive sampler gets to propose an unseen configuration
@@ -91,13 +92,17 @@ class SweepStudy:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         directions = [o.direction or "minimize" for o in self.sweep.objectives]
-        study = optuna.create_study(
-            storage=self.storage,
-            study_name=self.name,
-            directions=directions,
-            sampler=sampler or optuna.samplers.RandomSampler(seed=self.sweep.spec.seed),
-            load_if_exists=True,
-        )
+        sampler = sampler or optuna.samplers.RandomSampler(seed=self.sweep.spec.seed)
+        try:  # not create_study first: on a journal it appends a record even when the study exists
+            study = optuna.load_study(study_name=self.name, storage=self.storage, sampler=sampler)
+        except KeyError:
+            study = optuna.create_study(
+                storage=self.storage,
+                study_name=self.name,
+                directions=directions,
+                sampler=sampler,
+                load_if_exists=True,
+            )
         self._check(study)
         return study
 
@@ -244,6 +249,11 @@ class SweepStudy:
         except BaseException:
             self.abandon(asked)
             raise
+
+
+def job_info(trial: FrozenTrial) -> dict[str, Any]:
+    """What ftsweep knows of a trial's job (one user attribute, so a tell writes one record)."""
+    return dict(trial.user_attrs.get(JOB) or {})
 
 
 def original_number(trial: FrozenTrial) -> int:

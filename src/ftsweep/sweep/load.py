@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ class Sweep:
             return self.spec.strategy
         return "grid" if self.space.finite else "tpe"
 
-    @property
+    @cached_property
     def objectives(self) -> tuple[Objective, ...]:
         return self.spec.objectives
 
