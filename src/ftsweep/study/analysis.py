@@ -61,26 +61,20 @@ def importances(study: SweepStudy) -> dict[str, dict[str, float]]:
     scratch.add_trials(complete)
     out: dict[str, dict[str, float]] = {}
     for index, objective in enumerate(study.sweep.objectives):
-        out[objective.metric] = _importance(
-            scratch, index, len(directions) > 1, study.sweep.spec.seed
-        )
+        out[objective.metric] = _importance(scratch, index, len(directions) > 1)
     return out
 
 
-def _importance(study: Any, index: int, multi: bool, seed: int) -> dict[str, float]:
+def _importance(study: Any, index: int, multi: bool) -> dict[str, float]:
     import optuna
 
     def target(trial: FrozenTrial) -> float:
         return float(trial.values[index])
 
-    # Seeded: fANOVA fits a random forest, and the same study should give the same numbers.
-    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            found = optuna.importance.get_param_importances(
-                study, evaluator=evaluator, target=target if multi else None
-            )
+            found = optuna.importance.get_param_importances(study, target=target if multi else None)
         except (ValueError, RuntimeError) as exc:
             raise StudyError(f"importances cannot be computed yet: {exc}") from None
     return {name: float(value) for name, value in found.items()}
