@@ -9,9 +9,7 @@ import typer
 
 from ftsweep.errors import OutputError, SweepFileError
 from ftsweep.io import atomic_output
-from ftsweep.sweep import load_sweep, plan
-from ftsweep.sweep.export import write_plan
-from ftsweep.sweep.starters import starter
+from ftsweep.sweep.load import load_sweep
 
 __all__ = ["show_plan", "validate_files", "write_starter"]
 
@@ -19,6 +17,8 @@ TABLE_ROWS = 50  # rows `plan` shows in a table when no --limit is given
 
 
 def write_starter(path: Path, method: str, *, force: bool) -> None:
+    from ftsweep.sweep.starters import starter
+
     if path.exists() and not force:
         raise OutputError(f"{path} already exists (use --force to overwrite it)")
     if path.suffix.lower() not in (".yaml", ".yml"):
@@ -46,6 +46,9 @@ def validate_files(paths: list[Path], *, verbose: bool) -> int:
 
 
 def show_plan(path: Path, *, limit: int | None, format: str, output: Path | None) -> None:
+    from ftsweep.sweep.export import write_plan
+    from ftsweep.sweep.plan import plan
+
     sweep = load_sweep(path)
     if format == "table":
         from ftsweep.cli.render import plan_table
