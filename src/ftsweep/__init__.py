@@ -6,8 +6,9 @@ fast: a name's module loads the first time the name is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ftsweep._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ftsweep.api import JobRequest
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
         ResultsError,
         StudyError,
         SweepFileError,
+    )
+    from ftsweep.study import (
+        SweepStudy,
+        import_jobs,
+        read_results,
+        tell,
+        trials_frame,
     )
     from ftsweep.sweep import Plan, Sweep, Trial, load_sweep, loads_sweep, plan
 
@@ -41,6 +49,11 @@ _EXPORTS = {
     "load_sweep": "ftsweep.sweep",
     "loads_sweep": "ftsweep.sweep",
     "plan": "ftsweep.sweep",
+    "SweepStudy": "ftsweep.study",
+    "import_jobs": "ftsweep.study",
+    "read_results": "ftsweep.study",
+    "tell": "ftsweep.study",
+    "trials_frame": "ftsweep.study",
 }
 
 __all__ = [
@@ -55,21 +68,16 @@ __all__ = [
     "StudyError",
     "Sweep",
     "SweepFileError",
+    "SweepStudy",
     "Trial",
+    "import_jobs",
     "load_sweep",
     "loads_sweep",
     "plan",
+    "read_results",
+    "tell",
+    "trials_frame",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ftsweep' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
