@@ -70,6 +70,7 @@ def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) ->
     """`tell`, for callers already holding the study's lock."""
     optuna_study = study.study()
     index = _Index(study, optuna_study.get_trials(deepcopy=False))
+    index.learn_jobs(results)
     report, problems, views = TellReport(), list[Problem](), dict[int, _View]()
     for result in track(results, len(results), "checking results"):
         trial = index.find(result)
@@ -103,6 +104,15 @@ class _Index:
         self.by_job = {
             str(job_info(t)["job_id"]): t for t in self.current.values() if "job_id" in job_info(t)
         }
+
+    def learn_jobs(self, results: Sequence[Result]) -> None:
+        """Job ids the batch itself ties to trials (a job object names its trial by key), so
+        rows naming the job id find the trial in the same batch, in any order."""
+        for result in results:
+            if result.job_id is not None and result.ref.kind != "job_id":
+                trial = self.find(result)
+                if trial is not None:
+                    self.by_job.setdefault(str(result.job_id), trial)
 
     def find(self, result: Result) -> FrozenTrial | None:
         ref = result.ref

@@ -126,8 +126,12 @@ def _redact(url: str) -> str:
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")  # closed by the `with` below, after the lock is released
+    except OSError as exc:
+        raise StudyError(f"storage lock {path}: {exc.strerror or exc}") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -144,10 +148,14 @@ def _advisory_key(study: str) -> int:
 def _advisory_lock(url: str, study: str) -> Iterator[None]:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(url, poolclass=_null_pool())
     key = _advisory_key(study)
+    try:  # SQLAlchemy's and drivers' errors have no common base
+        engine = create_engine(url, poolclass=_null_pool())
+        connection = engine.connect()
+    except Exception as exc:
+        raise StudyError(f"storage {_redact(url)}: {exc}") from None
     try:
-        with engine.connect() as connection:
+        with connection:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
             try:
                 yield

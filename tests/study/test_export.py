@@ -1,0 +1,93 @@
+"""Writing a trials DataFrame as CSV, JSON or Parquet (`ftsweep.study.export`)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ftsweep.errors import OutputError
+from ftsweep.study import tell, trials_frame
+from ftsweep.study.export import write_frame
+
+from .test_study import make_study, result, sweep_text
+
+
+@pytest.fixture
+def frame(tmp_path: Path) -> pd.DataFrame:
+    """Four trials: batch_size mixes "auto" and numbers; complete, failed and running rows."""
+    study = make_study(tmp_path, sweep_text())
+    study.ask(4)
+    tell(
+        study,
+        [
+            result(trial=0, values={"full_valid_loss": 0.5}, trained_tokens=1000, job_id="ftjob-0"),
+            result(trial=1, status="failed", error="invalid_training_file: line 3"),
+        ],
+    )
+    made = trials_frame(study)
+    assert list(made["batch_size"]) == ["auto", 8, "auto", 8]
+    return made
+
+
+def written(frame: pd.DataFrame, format: str) -> bytes:
+    stream = io.BytesIO()
+    write_frame(frame, format, stream)
+    return stream.getvalue()
+
+
+def test_csv_round_trip(frame: pd.DataFrame) -> None:
+    back = pd.read_csv(io.BytesIO(written(frame, "csv")))
+    assert list(back.columns) == list(frame.columns)
+    assert list(back["key"]) == ["s-0000", "s-0001", "s-0002", "s-0003"]
+    assert list(back["batch_size"].astype(str)) == ["auto", "8", "auto", "8"]
+    assert back["full_valid_loss"][0] == 0.5
+    assert back["trained_tokens"][0] == 1000
+    assert back["error"][1] == "invalid_training_file: line 3"
+    started = pd.to_datetime(back["started"], utc=True)
+    assert list(started) == list(frame["started"])
+
+
+def test_json_round_trip(frame: pd.DataFrame) -> None:
+    text = written(frame, "json")
+    assert text.endswith(b"\n")
+    records = json.loads(text)
+    assert [list(r) for r in records] == [list(frame.columns)] * 4
+    assert [r["batch_size"] for r in records] == ["auto", 8, "auto", 8]
+    assert [r["state"] for r in records] == ["complete", "fail", "running", "running"]
+    assert records[0]["trained_tokens"] == 1000 and records[1]["trained_tokens"] is None
+    assert records[2]["completed"] is None
+    back = pd.read_json(io.BytesIO(text), orient="records")
+    assert list(back["key"]) == list(frame["key"])
+    assert list(pd.to_datetime(back["started"], utc=True)) == list(frame["started"])
+
+
+def test_json_of_an_empty_frame_is_an_empty_list(tmp_path: Path) -> None:
+    empty = trials_frame(make_study(tmp_path, sweep_text()))
+    assert json.loads(written(empty, "json")) == []
+
+
+def test_parquet_round_trip_with_auto_beside_numbers(frame: pd.DataFrame) -> None:
+    back = pd.read_parquet(io.BytesIO(written(frame, "parquet")))
+    assert list(back.columns) == list(frame.columns)
+    assert list(back["batch_size"]) == ["auto", "8", "auto", "8"]
+    assert list(back["n_epochs"]) == [1, 1, 2, 2]
+    assert back["trained_tokens"].dtype == "Int64"
+    assert back["trained_tokens"][0] == 1000
+    assert list(back["started"]) == list(frame["started"])
+    assert back["full_valid_loss"][0] == 0.5
+
+
+def test_parquet_of_an_empty_frame(tmp_path: Path) -> None:
+    empty = trials_frame(make_study(tmp_path, sweep_text()))
+    back = pd.read_parquet(io.BytesIO(written(empty, "parquet")))
+    assert list(back.columns) == list(empty.columns)
+    assert len(back) == 0
+
+
+def test_an_unknown_format_is_refused(frame: pd.DataFrame) -> None:
+    with pytest.raises(OutputError, match="unknown format 'xlsx'"):
+        written(frame, "xlsx")

@@ -1,0 +1,221 @@
+"""Where a sweep's study lives, and its allocation lock (`ftsweep.study.storage`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ftsweep.errors import StudyError
+from ftsweep.study import StorageLocation, SweepStudy, resolve_storage, tell, trials_frame
+from ftsweep.study.storage import ENV_VAR, _advisory_key, _redact
+
+from .test_study import make_study, result, sweep_text
+
+
+@pytest.fixture(autouse=True)
+def no_env_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+
+
+def test_the_default_is_a_journal_beside_the_sweep_file(tmp_path: Path) -> None:
+    location = resolve_storage(tmp_path / "sweeps" / "a.yaml")
+    path = tmp_path / "sweeps" / ".ftsweep" / "journal.log"
+    assert location == StorageLocation(f"journal:{path}", path)
+    assert location.kind == "journal"
+
+
+def test_a_relative_sweep_path_gives_an_absolute_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_storage("a.yaml").path == tmp_path / ".ftsweep" / "journal.log"
+
+
+def test_the_argument_wins_over_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "env.log"))
+    assert resolve_storage("a.yaml").path == tmp_path / "env.log"
+    assert resolve_storage("a.yaml", str(tmp_path / "arg.log")).path == tmp_path / "arg.log"
+
+
+def test_an_empty_environment_variable_means_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, "")
+    assert resolve_storage(tmp_path / "a.yaml").path == tmp_path / ".ftsweep" / "journal.log"
+
+
+@pytest.mark.parametrize("suffix", [".log", ".journal", ".jsonl"])
+def test_journal_suffixes(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"studies{suffix}"
+    assert resolve_storage("a.yaml", str(path)) == StorageLocation(f"journal:{path}", path)
+
+
+def test_the_journal_prefix_takes_any_name(tmp_path: Path) -> None:
+    path = tmp_path / "studies.db"
+    location = resolve_storage("a.yaml", f"journal:{path}")
+    assert (location.kind, location.path) == ("journal", path)
+
+
+def test_a_relative_journal_path_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_storage("a.yaml", "runs/s.log").path == tmp_path / "runs" / "s.log"
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("sqlite:///studies.db", "sqlite"),
+        ("postgresql+psycopg://user@db.example/sweeps", "postgresql"),
+        ("postgresql://user@db.example/sweeps", "postgresql"),
+        ("mysql+pymysql://user@db.example/sweeps", "mysql"),
+    ],
+)
+def test_database_urls(url: str, kind: str) -> None:
+    location = resolve_storage("a.yaml", url)
+    assert (location.url, location.path, location.kind) == (url, None, kind)
+
+
+@pytest.mark.parametrize("named", ["studies.db", "studies", "localhost:5432/db"])
+def test_anything_else_is_refused(named: str) -> None:
+    with pytest.raises(StudyError) as caught:
+        resolve_storage("a.yaml", named)
+    assert str(caught.value) == (
+        f"storage {named!r} is neither a journal file (*.log, *.journal, journal:PATH) nor a "
+        "database URL (sqlite:///PATH, postgresql+psycopg://USER@HOST/DB)"
+    )
+
+
+def test_an_unusable_environment_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_VAR, "nowhere")
+    with pytest.raises(StudyError, match="storage 'nowhere' is neither a journal file"):
+        resolve_storage("a.yaml")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://ann:s3cret@db:5432/x", "postgresql+psycopg://ann:***@db:5432/x"),
+        ("postgresql://ann:p@ss:word@db/x", "postgresql://ann:***@db/x"),
+        ("postgresql://ann@db/x", "postgresql://ann@db/x"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_passwords_are_redacted(url: str, shown: str) -> None:
+    assert _redact(url) == shown
+
+
+def test_a_database_that_cannot_be_opened_is_an_error_without_its_password() -> None:
+    # Port 1 on localhost refuses at once; the message must not carry the password.
+    url = "postgresql+psycopg://ann:s3cret@127.0.0.1:1/sweeps?connect_timeout=2"
+    with pytest.raises(StudyError) as caught:
+        resolve_storage("a.yaml", url).open()
+    message = str(caught.value)
+    assert message.startswith("storage postgresql+psycopg://ann:***@127.0.0.1:1/sweeps")
+    assert "s3cret" not in message
+
+
+def test_a_journal_that_cannot_be_created_is_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    location = resolve_storage("a.yaml", str(blocker / "studies.log"))
+    with pytest.raises(StudyError, match=f"^storage {blocker / 'studies.log'}: "):
+        location.open()
+
+
+def test_a_storage_without_a_known_lock_is_refused() -> None:
+    location = resolve_storage("a.yaml", "mysql+pymysql://user@db.example/sweeps")
+    with (
+        pytest.raises(StudyError, match="^mysql storage has no lock ftsweep knows how to take"),
+        location.lock("s"),
+    ):
+        pass
+
+
+def test_advisory_keys_are_stable_and_per_study() -> None:
+    assert _advisory_key("s") == _advisory_key("s")
+    assert _advisory_key("s") != _advisory_key("t")
+    assert -(2**63) <= _advisory_key("s") < 2**63
+
+
+def test_the_file_lock_sits_beside_the_journal(tmp_path: Path) -> None:
+    location = resolve_storage("a.yaml", str(tmp_path / "j.log"))
+    with location.lock("s"):
+        assert (tmp_path / "j.log.ftsweep-lock").exists()
+
+
+def test_sqlite_storage_end_to_end(tmp_path: Path, opened: list[SweepStudy]) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = make_study(tmp_path, sweep_text(), storage=url)
+    opened.append(study)
+    assert [a.key for a in study.ask(2)] == ["s-0000", "s-0001"]
+    report = tell(study, [result(trial=0, values={"full_valid_loss": 0.5}, job_id="ftjob-0")])
+    assert report.finished == 1
+    again = SweepStudy(study.sweep, url)  # a fresh handle reads the same study
+    opened.append(again)
+    assert [a.key for a in again.ask(1)] == ["s-0002"]
+    frame = trials_frame(again)
+    assert list(frame["state"]) == ["complete", "running", "running"]
+    assert frame["job_id"][0] == "ftjob-0"
+    assert (tmp_path / "studies.db.ftsweep-lock").exists()
+    assert not (tmp_path / ".ftsweep").exists()
+
+
+def test_a_journal_storage_named_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "shared.log"))
+    study = make_study(tmp_path, sweep_text())
+    study.ask(1)
+    assert (tmp_path / "shared.log").stat().st_size > 0
+    assert not (tmp_path / ".ftsweep").exists()
+
+
+@pytest.fixture
+def opened() -> Iterator[list[SweepStudy]]:
+    """Studies whose RDB storage a test opened: their connection pools are closed after it."""
+    studies: list[SweepStudy] = []
+    yield studies
+    for study in studies:
+        study.storage.engine.dispose()
+
+
+def test_postgresql_end_to_end(tmp_path: Path, postgres_url: str, opened: list[SweepStudy]) -> None:
+    study = make_study(tmp_path, sweep_text(extra="max_trials: 4\n"), storage=postgres_url)
+    opened.append(study)
+    assert study.location.kind == "postgresql"
+    assert [a.key for a in study.ask(3)] == ["s-0000", "s-0001", "s-0002"]
+    tell(study, [result(trial=0, values={"full_valid_loss": 0.5})])
+    assert tell(study, [result(trial=0, values={"full_valid_loss": 0.5})]).unchanged == 1
+    tell(study, [result(trial=0, values={"full_valid_loss": 0.4})], force=True)
+    with pytest.raises(RuntimeError), study.asking(1):
+        raise RuntimeError("not written")
+    assert len(study.ask(5)) == 1
+    fresh = SweepStudy(study.sweep, postgres_url)
+    opened.append(fresh)
+    frame = trials_frame(fresh)
+    assert list(frame["key"]) == ["s-0000", "s-0001", "s-0002", "s-0005"]
+    assert frame["full_valid_loss"][0] == 0.4
+
+
+def test_a_journal_lock_that_cannot_be_taken_is_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    location = resolve_storage("a.yaml", str(blocker / "studies.log"))
+    lock = blocker / "studies.log.ftsweep-lock"
+    with pytest.raises(StudyError, match=f"^storage lock {lock}: "), location.lock("s"):
+        pass
+
+
+def test_a_database_lock_that_cannot_be_taken_is_an_error_without_its_password() -> None:
+    url = "postgresql+psycopg://ann:s3cret@127.0.0.1:1/sweeps?connect_timeout=2"
+    with pytest.raises(StudyError) as caught, resolve_storage("a.yaml", url).lock("s"):
+        pass
+    message = str(caught.value)
+    assert message.startswith("storage postgresql+psycopg://ann:***@127.0.0.1:1/sweeps")
+    assert "s3cret" not in message
