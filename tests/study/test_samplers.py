@@ -91,3 +91,24 @@ def test_adaptive_strategies_ask_after_results(tmp_path: Path, strategy: str, sp
 @pytest.mark.parametrize("strategy", ["tpe", "nsga2"])
 def test_multi_objective_adaptive_strategies(tmp_path: Path, strategy: str) -> None:
     _ask_tell_ask(tmp_path, strategy, CONTINUOUS, extra=TWO)
+
+
+def test_tpe_learns_from_told_results(tmp_path: Path) -> None:
+    """After results that favour small learning rates, TPE proposes smaller ones than its start."""
+    space = "  learning_rate_multiplier: {low: 0.01, high: 10, log: true}\n  n_epochs: [1, 2]\n"
+    study = make_study(tmp_path, sweep_text(strategy="tpe", space=space))
+    start = study.ask(12)  # TPE's random start (n_startup_trials is 10)
+    tell(
+        study,
+        [
+            result(trial=a.number, values={"full_valid_loss": a.params["learning_rate_multiplier"]})
+            for a in start
+        ],
+    )
+    learned = study.ask(6)
+
+    def median(asked: list[Any]) -> float:
+        values = sorted(a.params["learning_rate_multiplier"] for a in asked)
+        return float(values[len(values) // 2])
+
+    assert median(learned) < median(start) / 3
