@@ -112,11 +112,13 @@ class ResultsError(StudyError):
 
     exit_code = 2
 
-    def __init__(self, file: str, problems: Sequence[Problem], text: str | None = None) -> None:
+    def __init__(
+        self, file: str, problems: Sequence[Problem], text: str | None = None, done: str = "told"
+    ) -> None:
         self.file = file
         self.problems = tuple(problems)
         count = len(self.problems)
-        head = f"{file}: {count} problem{'s' if count != 1 else ''}, nothing was told"
+        head = f"{file}: {count} problem{'s' if count != 1 else ''}, nothing was {done}"
         super().__init__(text or "\n".join([head, *(p.render(file) for p in self.problems)]))
 
     @classmethod

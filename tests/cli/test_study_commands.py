@@ -296,7 +296,7 @@ def test_import_refuses_a_value_outside_the_space(sweep: Path, tmp_path: Path) -
     result = run("import", sweep, jobs)
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: {jobs}: 1 problem, nothing was told\n"
+        f"error: {jobs}: 1 problem, nothing was imported\n"
         f"{jobs}:1: job.ftjob-x: n_epochs 9 is outside the sweep's space (one of 1, 2, 3)\n"
     )
     assert len(frame(sweep)) == 0
@@ -489,3 +489,13 @@ def test_an_unreachable_database_is_an_error_not_a_traceback(sweep: Path) -> Non
         assert result.exit_code == 1, command
         assert result.stderr.startswith("error: storage postgresql+psycopg://ann:***@127.0.0.1:1/")
         assert "s3cret" not in result.output
+
+
+def test_an_empty_batch_leaves_an_earlier_output_file_alone(sweep: Path) -> None:
+    batch = sweep.parent / "batch.jsonl"
+    assert run("ask", sweep, "-n", 4, "-o", batch).exit_code == 0
+    kept = batch.read_text()
+    result = run("ask", sweep, "-n", 2, "-o", batch)
+    assert result.exit_code == 0
+    assert result.stderr == "s: no trial handed out: max_trials (4) reached\n"
+    assert batch.read_text() == kept

@@ -121,7 +121,7 @@ def test_a_value_outside_the_space_is_refused(study: SweepStudy, tmp_path: Path)
     with pytest.raises(ResultsError) as caught:
         do_import(study, path)
     assert str(caught.value) == (
-        f"{path}: 1 problem, nothing was told\n"
+        f"{path}: 1 problem, nothing was imported\n"
         f"{path}:2: job.ftjob-x: n_epochs 7 is outside the sweep's space (one of 1, 2, 3)"
     )
     assert optuna_trials(study) == []

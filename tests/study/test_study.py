@@ -303,3 +303,27 @@ def test_key_and_number_of(tmp_path: Path) -> None:
     assert study.number_of("my-sweep-0012") == 12
     assert study.number_of("other-0012") is None
     assert study.number_of("my-sweep-x") is None
+
+
+def test_an_exhausted_adaptive_sweep_proposes_nothing_and_leaves_no_trial(tmp_path: Path) -> None:
+    study = make_study(tmp_path, sweep_text(strategy="tpe"))
+    assert len(study.ask(6)) == 6  # the whole 6-point space
+    before = len(optuna_trials(study))
+    assert study.ask(3) == []
+    assert len(optuna_trials(study)) == before
+
+
+def test_an_in_memory_sqlite_study_needs_no_lock_file(tmp_path: Path) -> None:
+    with make_study(tmp_path, sweep_text(), storage="sqlite://") as study:
+        assert [a.key for a in study.ask(2)] == ["s-0000", "s-0001"]
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep.yaml"]
+
+
+def test_close_releases_a_database_study_and_is_idempotent(tmp_path: Path) -> None:
+    study = make_study(tmp_path, sweep_text(), storage=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    study.ask(1)
+    study.close()
+    study.close()
+    assert "storage" not in study.__dict__
+    assert len(study.ask(1)) == 1  # reopens on use
+    study.close()

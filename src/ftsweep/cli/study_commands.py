@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import typer
 from ftsweep.errors import OutputError
 from ftsweep.io import atomic_output
 from ftsweep.study import (
+    AskedTrial,
     SweepStudy,
     TellReport,
     best_records,
@@ -34,29 +37,35 @@ __all__ = [
 ]
 
 
-def _study(path: Path, storage: str | None) -> SweepStudy:
-    return SweepStudy(load_sweep(path), storage)
+@contextlib.contextmanager
+def _study(path: Path, storage: str | None) -> Iterator[SweepStudy]:
+    with SweepStudy(load_sweep(path), storage) as study:
+        yield study
 
 
 def ask_command(path: Path, n: int, *, output: Path | None, storage: str | None) -> None:
-    study = _study(path, storage)
-    with study.asking(n) as asked:
-        lines = b"".join(orjson.dumps(a.body, option=orjson.OPT_APPEND_NEWLINE) for a in asked)
-        if output is None:
-            sys.stdout.buffer.write(lines)
-            sys.stdout.buffer.flush()
-        else:
-            with atomic_output(output) as stream:
-                stream.write(lines)
-    where = f" to {output}" if output else ""
+    with _study(path, storage) as study, study.asking(n) as asked:
+        if asked:  # an empty batch leaves an earlier, maybe unsubmitted, -o file alone
+            _write_batch(asked, output)
     if not asked:
         limit = study.sweep.spec.max_trials
         why = f"max_trials ({limit}) reached" if limit else "no configuration left to try"
         typer.echo(f"{study.name}: no trial handed out: {why}", err=True)
         return
+    where = f" to {output}" if output else ""
     numbers = ", ".join(a.key for a in asked)
     short = f" (asked for {n})" if len(asked) < n else ""
     typer.echo(f"{study.name}: {len(asked)} trial(s){short}{where}: {numbers}", err=True)
+
+
+def _write_batch(asked: list[AskedTrial], output: Path | None) -> None:
+    lines = b"".join(orjson.dumps(a.body, option=orjson.OPT_APPEND_NEWLINE) for a in asked)
+    if output is None:
+        sys.stdout.buffer.write(lines)
+        sys.stdout.buffer.flush()
+        return
+    with atomic_output(output) as stream:
+        stream.write(lines)
 
 
 def _print_tell(report: TellReport, sweep: str) -> None:
@@ -80,16 +89,16 @@ def _print_tell(report: TellReport, sweep: str) -> None:
 def tell_command(
     path: Path, files: list[Path], *, trial: str | None, force: bool, storage: str | None
 ) -> None:
-    study = _study(path, storage)
     ref: int | str | None = int(trial) if trial and trial.isdigit() else trial
-    results = read_results_files(files, study.sweep.objectives, trial=ref)
-    _print_tell(tell(study, results, force=force), study.name)
+    with _study(path, storage) as study:
+        results = read_results_files(files, study.sweep.objectives, trial=ref)
+        _print_tell(tell(study, results, force=force), study.name)
 
 
 def import_command(path: Path, files: list[Path], *, force: bool, storage: str | None) -> None:
-    study = _study(path, storage)
-    results = read_results_files(files, study.sweep.objectives)
-    report = import_jobs(study, results, force=force)
+    with _study(path, storage) as study:
+        results = read_results_files(files, study.sweep.objectives)
+        report = import_jobs(study, results, force=force)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(
@@ -101,7 +110,13 @@ def import_command(path: Path, files: list[Path], *, force: bool, storage: str |
 
 
 def trials_command(path: Path, format: str, *, output: Path | None, storage: str | None) -> None:
-    study = _study(path, storage)
+    if format == "parquet" and output is None:
+        raise OutputError("parquet is binary: write it to a file with -o FILE")
+    with _study(path, storage) as study:
+        _show_trials(study, format, output)
+
+
+def _show_trials(study: SweepStudy, format: str, output: Path | None) -> None:
     if format == "table":
         from ftsweep.cli.render import records_table
         from ftsweep.study.frame import trial_records
@@ -112,8 +127,6 @@ def trials_command(path: Path, format: str, *, output: Path | None, storage: str
         return
     frame = trials_frame(study)
     if output is None:
-        if format == "parquet":
-            raise OutputError("parquet is binary: write it to a file with -o FILE")
         write_frame(frame, format, sys.stdout.buffer)
         return
     with atomic_output(output) as stream:
@@ -124,10 +137,10 @@ def trials_command(path: Path, format: str, *, output: Path | None, storage: str
 def best_command(path: Path, *, storage: str | None) -> None:
     from ftsweep.cli.render import records_table
 
-    study = _study(path, storage)
-    records = best_records(study)
-    title = "best trial" if len(study.sweep.objectives) == 1 else "Pareto front"
-    columns = _shown_columns(study, records)
+    with _study(path, storage) as study:
+        records = best_records(study)
+        title = "best trial" if len(study.sweep.objectives) == 1 else "Pareto front"
+        columns = _shown_columns(study, records)
     records_table(records, columns, f"{study.name}: {title}", None)
 
 
@@ -140,5 +153,6 @@ def _shown_columns(study: SweepStudy, records: list[dict[str, Any]]) -> list[str
 def importance_command(path: Path, *, storage: str | None) -> None:
     from ftsweep.cli.render import importance_table
 
-    study = _study(path, storage)
-    importance_table(importances(study), study.name)
+    with _study(path, storage) as study:
+        found = importances(study)
+    importance_table(found, study.name)

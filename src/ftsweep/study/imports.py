@@ -57,7 +57,8 @@ def import_jobs(
         report.existing = len(results) - len(jobs) - sum(r.job is None for r in results)
         creates, problems = _check(study, jobs, known, report)
         if problems:
-            raise ResultsError(", ".join(dict.fromkeys(r.source for r in jobs)), problems)
+            sources = ", ".join(dict.fromkeys(r.source for r in jobs))
+            raise ResultsError(sources, problems, done="imported")
         for result, params in track(creates, len(creates), "importing jobs"):
             _create(study, optuna_study, result, params)
         report.imported = len(creates)

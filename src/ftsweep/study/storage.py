@@ -58,7 +58,11 @@ class StorageLocation:
             with _file_lock(self.path.with_name(self.path.name + ".ftsweep-lock")):
                 yield
         elif self.kind == "sqlite":
-            with _file_lock(Path(self.url.split("///", 1)[1] + ".ftsweep-lock")):
+            database = self.url.split("///", 1)[1] if "///" in self.url else ""
+            if database in ("", ":memory:"):  # one process's private database: nothing to share
+                yield
+                return
+            with _file_lock(Path(database + ".ftsweep-lock")):
                 yield
         elif self.kind == "postgresql":
             with _advisory_lock(self.url, study):

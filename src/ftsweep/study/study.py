@@ -78,6 +78,20 @@ class SweepStudy:
     def name(self) -> str:
         return self.sweep.name
 
+    def close(self) -> None:
+        """Release the storage's database connections (journal files hold none)."""
+        storage = self.__dict__.pop("storage", None)
+        engine = getattr(storage, "engine", None)
+        if engine is not None:
+            storage.remove_session()
+            engine.dispose()
+
+    def __enter__(self) -> SweepStudy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def key(self, number: int) -> str:
         return self.renderer.key(number)
 
@@ -188,6 +202,8 @@ class SweepStudy:
         study = optuna.load_study(study_name=self.name, storage=self.storage, sampler=sampler)
         seen = {config_key(self.params(t)) for t in trials if DISCARDED not in t.system_attrs}
         numbers: list[int] = []
+        if self.sweep.space.size is not None and len(seen) >= self.sweep.space.size:
+            return numbers  # every configuration has been tried: nothing to propose
         for _ in range(n):
             number = self._propose(study, seen)
             if number is None:
