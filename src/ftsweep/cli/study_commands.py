@@ -78,8 +78,9 @@ def _print_tell(report: TellReport, sweep: str) -> None:
         )
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
+    failed = f" ({report.failed} failed)" if report.failed else ""
     typer.echo(
-        f"{sweep}: {report.finished} finished, {report.updated} updated, "
+        f"{sweep}: {report.finished} finished{failed}, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.superseded} replaced, "
         f"{len(report.unknown)} row(s) naming no trial",
         err=True,

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ftsweep._bulk import bulk
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
 from ftsweep.study.study import (
@@ -40,6 +41,7 @@ class TellReport:
     """What a tell did: trials finished, updated, already so, replaced; rows naming no trial."""
 
     finished: int = 0
+    failed: int = 0  # of the finished, how many as failed (failed or cancelled jobs)
     updated: int = 0
     unchanged: int = 0
     superseded: int = 0
@@ -55,6 +57,7 @@ class _View:
     state: TrialState
     values: list[float] | None
     attrs: dict[str, Any]
+    stored: dict[str, Any]  # the job info the study holds now
     changed: bool = False
     finished_now: bool = False
     replace: bool = False
@@ -66,11 +69,13 @@ def tell(study: SweepStudy, results: Sequence[Result], *, force: bool = False) -
         return tell_locked(study, results, force=force)
 
 
+@bulk
 def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) -> TellReport:
     """`tell`, for callers already holding the study's lock."""
     optuna_study = study.study()
     index = _Index(study, optuna_study.get_trials(deepcopy=False))
-    index.learn_jobs(results)
+    if any(r.key is None and r.trial is None for r in results):  # some rows name only a job
+        index.learn_jobs(results)
     report, problems, views = TellReport(), list[Problem](), dict[int, _View]()
     for result in track(results, len(results), "checking results"):
         trial = index.find(result)
@@ -124,7 +129,8 @@ class _Index:
 
 def _view(trial: FrozenTrial) -> _View:
     values = list(trial.values) if trial.values is not None else None
-    return _View(trial, trial.state, values, job_info(trial))
+    info = job_info(trial)
+    return _View(trial, trial.state, values, info, dict(info))
 
 
 def _outcome(study: SweepStudy, result: Result) -> tuple[str, list[float] | None] | None:
@@ -223,6 +229,8 @@ def _note_ignored(
 
 
 def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport) -> None:
+    from optuna.trial import TrialState
+
     writes = TrialWrites()
     for view in views:
         if not view.changed:
@@ -233,11 +241,12 @@ def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport)
             report.superseded += 1
             continue
         trial_id = view.trial._trial_id
-        if view.attrs != job_info(view.trial):
+        if view.attrs != view.stored:
             writes.user_attrs(trial_id, {JOB: view.attrs})
         if view.finished_now:
             writes.finish(trial_id, view.state, view.values if view.values else None)
             report.finished += 1
+            report.failed += view.state == TrialState.FAIL
         else:
             report.updated += 1
     writes.commit(study.storage)

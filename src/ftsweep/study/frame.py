@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ftsweep._bulk import bulk
 from ftsweep.api.hyperparameters import RULES
 from ftsweep.study.study import (
     DISCARDED,
@@ -72,6 +73,7 @@ def current_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     return sorted(current.values(), key=original_number)
 
 
+@bulk
 def trial_records(study: SweepStudy) -> list[dict[str, Any]]:
     """One plain dict per trial, keyed by `columns(study)`."""
     # Under the ask lock: a trial an adaptive sampler is choosing right now has only some of its

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from ftsweep._bulk import bulk
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.study.jobs import (
     COUNT_RULE,
@@ -110,6 +111,7 @@ class Result:
         return TrialRef("job_id", self.job_id)
 
 
+@bulk
 def read_results(
     path: str | Path, objectives: Sequence[Objective], *, trial: int | str | None = None
 ) -> list[Result]:

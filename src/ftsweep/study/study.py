@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ftsweep._bulk import bulk
 from ftsweep.errors import StudyError
 from ftsweep.study.encoding import Encoding
 from ftsweep.study.storage import StorageLocation, resolve_storage
@@ -100,6 +101,7 @@ class SweepStudy:
         prefix, _, digits = key.rpartition("-")
         return int(digits) if prefix == self.name and digits.isdigit() else None
 
+    @bulk  # loading replays the whole journal: many objects, no cycles
     def study(self, sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
         """The study, created on first use; refused when the sweep no longer matches it."""
         import optuna
