@@ -171,7 +171,7 @@ def test_tell_prints_a_summary(sweep: Path, tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr == (
         f"{path}:4: names no trial of sweep 's' (key s-0009)\n"
-        "s: 2 finished, 0 updated, 0 unchanged, 0 replaced, 1 row(s) naming no trial\n"
+        "s: 2 finished (1 failed), 0 updated, 0 unchanged, 0 replaced, 1 row(s) naming no trial\n"
     )
     again = run("tell", sweep, path)
     assert again.stderr.splitlines()[-1] == (
