@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ftsweep.sweep import loads_sweep
 from ftsweep.sweep.export import write_plan
 from ftsweep.sweep.grid import Grid
-from ftsweep.sweep.plan import plan
+from ftsweep.sweep.planning import plan
 from ftsweep.sweep.space import Params, Space
 from ftsweep.sweep.strategies import ADAPTIVE, STATIC, STRATEGIES, sequence
 

@@ -47,7 +47,7 @@ def validate_files(paths: list[Path], *, verbose: bool) -> int:
 
 def show_plan(path: Path, *, limit: int | None, format: str, output: Path | None) -> None:
     from ftsweep.sweep.export import write_plan
-    from ftsweep.sweep.plan import plan
+    from ftsweep.sweep.planning import plan
 
     sweep = load_sweep(path)
     if format == "table":

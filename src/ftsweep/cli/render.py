@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ftsweep.io import atomic_output
 from ftsweep.sweep.dimensions import template_text
-from ftsweep.sweep.plan import Plan
+from ftsweep.sweep.planning import Plan
 
 __all__ = ["importance_table", "plan_table", "records_table"]
 

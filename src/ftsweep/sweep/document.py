@@ -7,9 +7,7 @@ naming the line and column.
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +92,8 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
 
 
 def _parse_toml(text: str, file: str) -> Any:
+    import tomllib
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -106,6 +106,8 @@ def _parse_toml(text: str, file: str) -> Any:
 
 
 def _parse_json(text: str, file: str) -> Any:
+    import json
+
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -11,7 +11,7 @@ from typing import BinaryIO, Literal
 
 import orjson
 
-from ftsweep.sweep.plan import Plan
+from ftsweep.sweep.planning import Plan
 
 __all__ = ["FORMATS", "ExportFormat", "write_plan"]
 

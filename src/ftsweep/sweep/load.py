@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -186,6 +185,8 @@ def _from_pydantic(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[P
 def _unknown_key(key: str) -> str:
     if key in RULES:
         return "unknown key (hyperparameters are dimensions: put them under `space`)"
+    import difflib
+
     close = difflib.get_close_matches(key, _VOCABULARY, n=1)
     return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
 
