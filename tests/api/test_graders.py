@@ -9,21 +9,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from ftsweep.api.formulas import check_calculate_output
 from ftsweep.api.graders import (
     EVALUATION_METRICS,
     MAX_PYTHON_SOURCE_BYTES,
-    SAMPLE_FIELDS,
     LabelModelGrader,
     MultiGrader,
     PythonGrader,
     ScoreModelGrader,
     StringCheckGrader,
     TextSimilarityGrader,
-    check_calculate_output,
     grader_adapter,
     parse_grader,
     template_references,
 )
+from ftsweep.api.templates import SAMPLE_FIELDS
 
 # --- sample graders, as a person writes them (also used by the other test modules) -----------
 

@@ -20,11 +20,10 @@ if TYPE_CHECKING:
         Integration,
         WandbSettings,
     )
+    from ftsweep.api.formulas import FORMULA_FUNCTIONS, check_calculate_output
     from ftsweep.api.graders import (
         EVALUATION_METRICS,
-        FORMULA_FUNCTIONS,
         MAX_PYTHON_SOURCE_BYTES,
-        SAMPLE_FIELDS,
         AnyGrader,
         AudioData,
         ContentPart,
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
         StringCheckGrader,
         SubGrader,
         TextSimilarityGrader,
-        check_calculate_output,
         grader_adapter,
         parse_grader,
         template_references,
@@ -72,12 +70,13 @@ if TYPE_CHECKING:
         ResponseFormat,
         SupervisedMethod,
     )
+    from ftsweep.api.templates import SAMPLE_FIELDS
 
 _MODULES = {
     "EVALUATION_METRICS": "ftsweep.api.graders",
-    "FORMULA_FUNCTIONS": "ftsweep.api.graders",
+    "FORMULA_FUNCTIONS": "ftsweep.api.formulas",
     "MAX_PYTHON_SOURCE_BYTES": "ftsweep.api.graders",
-    "SAMPLE_FIELDS": "ftsweep.api.graders",
+    "SAMPLE_FIELDS": "ftsweep.api.templates",
     "AnyGrader": "ftsweep.api.graders",
     "AudioData": "ftsweep.api.graders",
     "ContentPart": "ftsweep.api.graders",
@@ -96,7 +95,7 @@ _MODULES = {
     "StringCheckGrader": "ftsweep.api.graders",
     "SubGrader": "ftsweep.api.graders",
     "TextSimilarityGrader": "ftsweep.api.graders",
-    "check_calculate_output": "ftsweep.api.graders",
+    "check_calculate_output": "ftsweep.api.formulas",
     "grader_adapter": "ftsweep.api.graders",
     "parse_grader": "ftsweep.api.graders",
     "template_references": "ftsweep.api.graders",

@@ -4,12 +4,13 @@ Where the published types and the service differ, the service wins: a `multi` gr
 is an object keyed by name, and `calculate_output` reads those names. `Grader` is the union a
 reinforcement method accepts; it refuses `label_model` at the top level and the evals-only
 `cosine` metric anywhere. A python grader's source is data: it is never executed here.
+The templates in a grader's strings are checked by `ftsweep.api.templates`, a multi grader's
+`calculate_output` by `ftsweep.api.formulas`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Annotated, Any, Literal, TypeAlias, get_args
 
@@ -27,11 +28,12 @@ from pydantic import (
     model_validator,
 )
 
+from ftsweep.api.formulas import check_calculate_output
+from ftsweep.api.templates import check_templates, references
+
 __all__ = [
     "EVALUATION_METRICS",
-    "FORMULA_FUNCTIONS",
     "MAX_PYTHON_SOURCE_BYTES",
-    "SAMPLE_FIELDS",
     "AnyGrader",
     "AudioData",
     "ContentPart",
@@ -50,15 +52,12 @@ __all__ = [
     "StringCheckGrader",
     "SubGrader",
     "TextSimilarityGrader",
-    "check_calculate_output",
     "grader_adapter",
     "parse_grader",
     "template_references",
 ]
 
 MAX_PYTHON_SOURCE_BYTES = 256 * 1024
-SAMPLE_FIELDS = ("output_text", "output_json", "output_tools", "choices", "output_audio")
-FORMULA_FUNCTIONS = ("min", "max", "abs", "floor", "ceil", "exp", "sqrt", "log")
 EvaluationMetric: TypeAlias = Literal[
     "cosine",
     "fuzzy_match",
@@ -74,15 +73,6 @@ EvaluationMetric: TypeAlias = Literal[
 ]
 EVALUATION_METRICS: tuple[str, ...] = get_args(EvaluationMetric)
 
-_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-_REFERENCE = re.compile(r"([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
-_TOKEN = re.compile(  # every non-blank character falls in one group: nothing is skipped
-    r"\s*(?:(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
-    r"|(?P<name>[A-Za-z_]\w*)|(?P<bad>\*\*|(?:(?![A-Za-z0-9_])[^\s()+\-*/^,])+)"
-    r"|(?P<op>[-+*/^(),]))"
-)
-_TEMPLATED_FIELDS = frozenset({"input", "reference", "content", "text", "image_url", "data"})
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -91,26 +81,7 @@ class _Model(BaseModel):
 # --- templates -------------------------------------------------------------------------------
 
 
-def _check_reference(reference: str) -> None:
-    template = "{{ " + reference + " }}"
-    found = _REFERENCE.match(reference)
-    if found is None:
-        raise ValueError(f"template '{template}' must read item.<field> or sample.<field>")
-    namespace, field = found.groups()
-    if namespace not in ("item", "sample"):
-        raise ValueError(f"template '{template}' uses '{namespace}'; only item and sample exist")
-    if namespace == "sample" and field not in SAMPLE_FIELDS:
-        allowed = ", ".join(SAMPLE_FIELDS)
-        raise ValueError(f"template '{template}' reads sample.{field}; sample has only {allowed}")
-
-
-def _check_templates(text: str) -> str:
-    for reference in _TEMPLATE.findall(text):
-        _check_reference(reference)
-    return text
-
-
-Text = Annotated[str, AfterValidator(_check_templates)]
+Text = Annotated[str, AfterValidator(check_templates)]
 """A string that may hold `{{ item.x }}` / `{{ sample.x }}` templates, checked when read."""
 
 
@@ -304,40 +275,6 @@ def _keyed(graders: object) -> Mapping[object, object]:
     return graders
 
 
-def _formula_tokens(formula: str) -> Iterator[tuple[str, str]]:
-    for match in _TOKEN.finditer(formula.rstrip()):
-        kind = match.lastgroup
-        assert kind is not None
-        yield kind, match[kind]
-
-
-def _check_token(kind: str, token: str, names: list[str]) -> None:
-    if kind == "bad":
-        raise ValueError(
-            f"calculate_output uses {token!r}, which is not allowed; use + - * / ^ ( ) ,"
-            f" numbers, {' '.join(FORMULA_FUNCTIONS)} and the graders' names"
-        )
-    if kind == "name" and token not in names and token not in FORMULA_FUNCTIONS:
-        raise ValueError(
-            f"calculate_output uses {token!r}, which is not one of its graders"
-            f" ({', '.join(names)}) nor an allowed function"
-        )
-
-
-def check_calculate_output(formula: str, graders: Iterable[str]) -> None:
-    """Raise ValueError unless `formula` uses only operators, numbers, functions and `graders`."""
-    names, depth = list(graders), 0
-    if not formula.strip():
-        raise ValueError("calculate_output must not be empty")
-    for kind, token in _formula_tokens(formula):
-        _check_token(kind, token, names)
-        depth += {"(": 1, ")": -1}.get(token, 0) if kind == "op" else 0
-        if depth < 0:
-            raise ValueError(f"calculate_output has an unmatched ')': {formula!r}")
-    if depth:
-        raise ValueError(f"calculate_output has an unclosed '(': {formula!r}")
-
-
 class MultiGrader(_Model):
     """Combines graders keyed by name; `calculate_output` is a formula over those names."""
 
@@ -403,6 +340,10 @@ def parse_grader(data: object) -> Grader:
     return grader_adapter().validate_python(data)
 
 
+#: The model fields whose strings may hold templates (a python grader's source never does).
+_TEMPLATED_FIELDS = frozenset({"input", "reference", "content", "text", "image_url", "data"})
+
+
 def _texts(node: object, templated: bool = False) -> Iterator[str]:
     if isinstance(node, str):
         if templated:
@@ -420,4 +361,4 @@ def _texts(node: object, templated: bool = False) -> Iterator[str]:
 
 def template_references(grader: AnyGrader) -> set[str]:
     """Every template a grader reads, as written inside the braces: {'item.answer', ...}."""
-    return {ref for text in _texts(grader) for ref in _TEMPLATE.findall(text)}
+    return {ref for text in _texts(grader) for ref in references(text)}

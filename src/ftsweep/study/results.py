@@ -14,7 +14,7 @@
 Statuses: a row without one that carries its metrics succeeded; `failed` and `cancelled` rows
 need no metrics and keep none; a row or job not finished yet (validating_files, queued, running,
 paused) comes back with status None and no values. Every problem in a file is collected and
-raised as one ResultsError.
+raised as one ResultsError. `Result` and the reading of one row are in `ftsweep.study.rows`.
 """
 
 from __future__ import annotations
@@ -24,91 +24,39 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from ftsweep._bulk import bulk
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.study.jobs import (
-    COUNT_RULE,
-    METRIC_RULE,
-    Finished,
-    Hyperparameters,
     JobInfo,
     error_text,
-    finite,
     load_job,
-    metric_cell,
-    present,
     reduce_steps,
     step_values,
     unwrap_base64,
-    whole,
+)
+from ftsweep.study.rows import (
+    ID_FIELDS,
+    NO_TRIAL,
+    NO_VALUE,
+    Loc,
+    Parsed,
+    Result,
+    Site,
+    TrialRef,
+    row_result,
 )
 from ftsweep.sweep.spec import Objective
 
 __all__ = ["JobInfo", "Result", "TrialRef", "parse_job", "read_results", "reduce_steps"]
 
-Loc = tuple[str | int, ...]
-Found = tuple[list["Result"], list[Problem]]
-_UNSET: Any = object()  # no value to quote in a Problem
+Found = tuple[list[Result], list[Problem]]
+Parser = Callable[[Any, Site, Sequence[Objective]], Parsed]
 
-#: The fields that name a row's trial, strongest first.
-ID_FIELDS = ("ftsweep_trial", "trial", "job_id")
-_STATUSES: dict[str, Finished | None] = {
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "cancelled": "cancelled",
-    **dict.fromkeys(("validating_files", "queued", "running", "paused")),
-}
-
-STATUS_RULE = (
-    "must be succeeded, failed or cancelled (or validating_files, queued, running or paused "
-    "for a job not finished yet)"
-)
-NO_TRIAL = "the row names no trial: give its trial number, ftsweep_trial key or job_id"
-NO_VALUE = "no value; a row that succeeded needs every objective metric"
 NO_TRIAL_ARG = "a per-step result file names no trial: pass its trial"
 TRIAL_ARG_UNUSED = "this file names its own trials: pass a trial only with a per-step result file"
-
-
-class TrialRef(NamedTuple):
-    """How a record names its trial: by key, by number or by the id of its job."""
-
-    kind: Literal["key", "trial", "job_id"]
-    value: str | int
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """One trial's result as a file or a job object states it, normalised."""
-
-    source: str  # the file path as given
-    row: int  # 1-based line (JSONL), CSV row (header = 1), or index in a JSON list (1-based)
-    trial: int | None  # trial number, from a `trial` field
-    key: str | None  # trial key, from `ftsweep_trial` (field or job metadata)
-    job_id: str | None  # from `job_id`, or a job object's `id`
-    status: Finished | None  # None: not finished yet
-    values: dict[str, float]  # objective metric -> value (reduced); empty unless succeeded
-    trained_tokens: int | None
-    error: str | None  # why the job failed: `code: message`, or an `error` field
-    resolved: Hyperparameters  # hyperparameters as the service resolved them (job objects)
-    job: JobInfo | None  # present when the record came from a job object
-
-    def __post_init__(self) -> None:
-        if self.trial is None and self.key is None and self.job_id is None:
-            raise ValueError("a Result names its trial by trial, key or job_id")
-
-    @property
-    def ref(self) -> TrialRef:
-        """The strongest name of the trial: its key, else its number, else its job's id."""
-        if self.key is not None:
-            return TrialRef("key", self.key)
-        if self.trial is not None:
-            return TrialRef("trial", self.trial)
-        assert self.job_id is not None
-        return TrialRef("job_id", self.job_id)
 
 
 @bulk
@@ -138,7 +86,7 @@ def parse_job(
 
     `objectives` is taken for symmetry with `read_results`; problems raise a ResultsError.
     """
-    result, problems = _job_result(data, _Site(source, row, line=row))
+    result, problems = _job_result(data, Site(source, row, line=row))
     if result is None or problems:
         raise ResultsError(source, problems)
     return result
@@ -176,26 +124,6 @@ def _is_json(text: str) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Site:
-    """Where a record is: its file, its row number, its field path (JSON) and line (CSV, JSONL)."""
-
-    source: str
-    row: int
-    prefix: Loc = ()
-    line: int | None = None
-
-    def problem(self, loc: Loc, message: str, value: object = _UNSET) -> Problem:
-        where = (*self.prefix, *loc)
-        if value is _UNSET:
-            return Problem(where, message, line=self.line)
-        return Problem(where, message, value, line=self.line)
-
-
-Parsed = tuple[Result | None, list[Problem]]
-Parser = Callable[[Any, _Site, Sequence[Objective]], Parsed]
-
-
 # --- JSON and JSONL -------------------------------------------------------------------------
 
 
@@ -211,19 +139,19 @@ def _read_json(text: str, source: str, objectives: Sequence[Objective], trial: o
         if not isinstance(items, list):
             return [], [Problem(("data",), "a list page holds a list in `data`", items)]
     if not isinstance(items, list):
-        return _items([(data, _Site(source, 1))], objectives, trial)
-    sites = [_Site(source, i + 1, (*prefix, i)) for i in range(len(items))]
+        return _items([(data, Site(source, 1))], objectives, trial)
+    sites = [Site(source, i + 1, (*prefix, i)) for i in range(len(items))]
     return _items(zip(items, sites, strict=True), objectives, trial)
 
 
 def _read_jsonl(text: str, source: str, objectives: Sequence[Objective], trial: object) -> Found:
-    items: list[tuple[object, _Site]] = []
+    items: list[tuple[object, Site]] = []
     problems: list[Problem] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            items.append((json.loads(line), _Site(source, number, line=number)))
+            items.append((json.loads(line), Site(source, number, line=number)))
         except json.JSONDecodeError as exc:
             syntax = Problem((), f"JSON syntax: {exc.msg}", line=number, column=exc.colno)
             problems.append(syntax)
@@ -231,7 +159,7 @@ def _read_jsonl(text: str, source: str, objectives: Sequence[Objective], trial: 
     return results, sorted(problems + more, key=lambda p: p.line or 0)
 
 
-def _item(item: object, site: _Site, objectives: Sequence[Objective]) -> Parsed:
+def _item(item: object, site: Site, objectives: Sequence[Objective]) -> Parsed:
     if not isinstance(item, Mapping):
         return None, [site.problem((), "must be a JSON object: a result row or a job", item)]
     kind = item.get("object")
@@ -239,11 +167,11 @@ def _item(item: object, site: _Site, objectives: Sequence[Objective]) -> Parsed:
         return _job_result(item, site)
     if kind is not None:
         return None, [site.problem(("object",), "is not a fine-tuning job nor a result row", kind)]
-    return _row_result(item, site, objectives)
+    return row_result(item, site, objectives)
 
 
 def _items(
-    items: Iterable[tuple[Any, _Site]],
+    items: Iterable[tuple[Any, Site]],
     objectives: Sequence[Objective],
     trial: object,
     parse: Parser = _item,
@@ -259,7 +187,7 @@ def _items(
     return results, problems
 
 
-def _job_result(data: Mapping[str, Any], site: _Site) -> Parsed:
+def _job_result(data: Mapping[str, Any], site: Site) -> Parsed:
     job, resolved, problems = load_job(data, site.prefix, site.line)
     if job is None or problems:
         return None, problems
@@ -279,95 +207,6 @@ def _job_result(data: Mapping[str, Any], site: _Site) -> Parsed:
     return result, []
 
 
-# --- result rows ----------------------------------------------------------------------------
-
-
-class _Row:
-    """One result row's fields, read one by one; what is wrong piles up in `problems`."""
-
-    def __init__(self, cells: Mapping[str, object], site: _Site) -> None:
-        self.cells = cells
-        self.site = site
-        self.problems: list[Problem] = []
-
-    def fail(self, name: str, message: str, value: object = _UNSET) -> None:
-        self.problems.append(self.site.problem((name,), message, value))
-
-    def cell(self, name: str) -> object:
-        """The value of a field; None when it is absent or empty."""
-        return present(self.cells.get(name))
-
-    def count(self, name: str) -> int | None:
-        value = self.cell(name)
-        number = None if value is None else whole(value)
-        if value is not None and number is None:
-            self.fail(name, COUNT_RULE, value)
-        return number
-
-    def text(self, name: str) -> str | None:
-        value = self.cell(name)
-        if value is None or isinstance(value, str):
-            return value
-        self.fail(name, "must be a string", value)
-        return None
-
-    def error(self) -> str | None:
-        """Why the job failed: a string, or a job's error object (`code: message`)."""
-        value = self.cell("error")
-        return error_text(value) if isinstance(value, Mapping) else self.text("error")
-
-    def status(self) -> Finished | None:
-        """The row's status; a row that states none succeeded, if its metrics are there."""
-        value = self.cell("status")
-        if value is None:
-            return "succeeded"
-        if isinstance(value, str) and value.lower() in _STATUSES:
-            return _STATUSES[value.lower()]
-        self.fail("status", STATUS_RULE, value)
-        return None
-
-    def metric(self, name: str) -> float | None:
-        """An objective metric's value, under its name, `scores.<name>` or in `scores`."""
-        value = metric_cell(self.cells, name)
-        if value is None:
-            self.fail(name, NO_VALUE)
-            return None
-        number = finite(value)
-        if number is None:
-            self.fail(name, METRIC_RULE, value)
-        return number
-
-
-def _row_result(
-    cells: Mapping[str, object], site: _Site, objectives: Sequence[Objective]
-) -> Parsed:
-    row = _Row(cells, site)
-    status = row.status()
-    if all(row.cell(name) is None for name in ID_FIELDS):
-        row.fail("trial", NO_TRIAL)
-    trial, key, job_id = row.count("trial"), row.text("ftsweep_trial"), row.text("job_id")
-    values: dict[str, float] = {}
-    if status == "succeeded":
-        found = {o.metric: row.metric(o.metric) for o in objectives}
-        values = {name: v for name, v in found.items() if v is not None}
-    tokens, error = row.count("trained_tokens"), row.error()
-    if row.problems:
-        return None, row.problems
-    return Result(
-        source=site.source,
-        row=site.row,
-        trial=trial,
-        key=key,
-        job_id=job_id,
-        status=status,
-        values=values,
-        trained_tokens=tokens,
-        error=error,
-        resolved={},
-        job=None,
-    ), []
-
-
 # --- CSV: result rows or per-step metrics ---------------------------------------------------
 
 Table = list[tuple[int, dict[str, str]]]  # rows, each with the line it starts on
@@ -381,8 +220,8 @@ def _read_csv(text: str, source: str, objectives: Sequence[Objective], trial: ob
         return [], []
     if "step" in header and not any(name in header for name in ID_FIELDS):
         return _step_results(header, table, source, objectives, trial)
-    sites = ((cells, _Site(source, line, line=line)) for line, cells in table)
-    results, problems = _items(sites, objectives, trial, _row_result)
+    sites = ((cells, Site(source, line, line=line)) for line, cells in table)
+    results, problems = _items(sites, objectives, trial, row_result)
     return results, _by_column(header, problems, objectives)
 
 
