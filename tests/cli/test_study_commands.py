@@ -285,7 +285,10 @@ def test_import_adds_jobs_and_tells_their_rows(sweep: Path, tmp_path: Path) -> N
     assert list(found["batch_size"]) == [8, "auto"]
     assert list(found["full_valid_loss"]) == [0.4, 0.3]
     again = run("import", sweep, jobs)
-    assert again.stderr == "s: 0 job(s) imported, 2 already in the study\n"
+    assert again.stderr == (  # the jobs it has are told again: nothing changed
+        "s: 0 job(s) imported, 2 already in the study\n"
+        "s: 0 finished, 0 updated, 2 unchanged, 0 replaced, 0 row(s) naming no trial\n"
+    )
 
 
 def test_import_refuses_a_value_outside_the_space(sweep: Path, tmp_path: Path) -> None:

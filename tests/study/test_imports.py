@@ -246,3 +246,16 @@ def test_a_grid_skips_the_configurations_imported_before(tmp_path: Path) -> None
         {"n_epochs": 2, "batch_size": "auto"},
     ]
     assert [a.key for a in asked] == ["s-0001", "s-0002"]
+
+
+def test_importing_a_job_again_applies_its_new_status(tmp_path: Path) -> None:
+    study = make_study(tmp_path, sweep_text())
+    running = jsonl(tmp_path / "running.jsonl", job("ftjob-a", status="running"))
+    assert do_import(study, running).imported == 1
+    failed = jsonl(tmp_path / "failed.jsonl", job("ftjob-a", status="failed"))
+    report = do_import(study, failed)
+    assert (report.imported, report.existing) == (0, 1)
+    assert report.told is not None and (report.told.finished, report.told.failed) == (1, 1)
+    row = trials_frame(study).iloc[0]
+    assert (row["state"], row["job_status"]) == ("fail", "failed")
+    assert row["error"] == "invalid_training_file: bad line 3"

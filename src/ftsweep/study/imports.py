@@ -42,8 +42,8 @@ class ImportReport:
 def import_jobs(
     study: SweepStudy, results: Sequence[Result], *, force: bool = False
 ) -> ImportReport:
-    """Add the job objects among `results` as trials, then tell the other rows (and the jobs
-    ftsweep asked for itself: their metadata names a trial the study has)."""
+    """Add the new job objects among `results` as trials, then tell the other rows and the jobs
+    the study already has (asked for by ftsweep, or imported before)."""
     report = ImportReport()
     with study.location.lock(study.name):
         optuna_study = study.study()
@@ -52,8 +52,12 @@ def import_jobs(
         ]
         known = {str(job_info(t).get("job_id")) for t in live}
         ours = {study.key(original_number(t)) for t in live}
-        jobs = [r for r in results if r.job is not None and r.key not in ours]
-        rows = [r for r in results if r.job is None or r.key in ours]
+        # A job the study already has (ftsweep asked for it, or an earlier import added it) is
+        # told instead: importing again applies what changed, such as its final status.
+        jobs = [
+            r for r in results if r.job is not None and r.key not in ours and r.job_id not in known
+        ]
+        rows = [r for r in results if r not in jobs]
         report.existing = len(results) - len(jobs) - sum(r.job is None for r in results)
         creates, problems = _check(study, jobs, known, report)
         if problems:
