@@ -2,7 +2,8 @@
 
 Columns, in this order (hyperparameters and metrics follow the sweep):
 
-- `number`: the Optuna trial number; `key`: the trial's stable key (in its job's metadata)
+- `number`: the Optuna trial number (a replacement's own, after `tell --force`); `key`: the
+  trial's stable key, as in its job's metadata (a replacement keeps the key it stands for)
 - `state`: running, complete, fail, ...; `origin`: ask or import
 - one column per dimension, the value requested (`n_epochs`, `beta`, `model`, ...)
 - one `resolved_<name>` column per hyperparameter of the method, as the service resolved it
