@@ -133,7 +133,7 @@ def _view(trial: FrozenTrial) -> _View:
     return _View(trial, trial.state, values, info, dict(info))
 
 
-def _outcome(study: SweepStudy, result: Result) -> tuple[str, list[float] | None] | None:
+def outcome_of(study: SweepStudy, result: Result) -> tuple[str, list[float] | None] | None:
     """("fail", None), ("complete", values), or None when the result finishes nothing."""
     if result.status in ("failed", "cancelled"):
         return "fail", None
@@ -146,7 +146,7 @@ def _outcome(study: SweepStudy, result: Result) -> tuple[str, list[float] | None
     return None
 
 
-def _attrs(result: Result) -> dict[str, Any]:
+def job_attrs(result: Result) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "job_id": result.job_id,
         "job_status": result.job.status if result.job else result.status,
@@ -164,7 +164,7 @@ def _apply(
 ) -> Problem | None:
     from optuna.trial import TrialState
 
-    outcome, attrs = _outcome(study, result), _attrs(result)
+    outcome, attrs = outcome_of(study, result), job_attrs(result)
     other_job = view.attrs.get("job_id")
     if other_job and attrs.get("job_id") not in (None, other_job) and not force:
         return _conflict(study, view, result, f"belongs to job {other_job}, not {attrs['job_id']}")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.feedback import TellReport, _attrs, _outcome, tell_locked
+from ftsweep.study.feedback import TellReport, job_attrs, outcome_of, tell_locked
 from ftsweep.study.study import DISCARDED, JOB, ORIGIN, SweepStudy, job_info, original_number
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.space import Params, SubSpace
@@ -144,7 +144,7 @@ def _describe(dim: Dimension) -> str:
 def _create(study: SweepStudy, optuna_study: Any, result: Result, params: Params) -> None:
     from optuna.trial import TrialState, create_trial
 
-    outcome = _outcome(study, result)
+    outcome = outcome_of(study, result)
     state = TrialState.RUNNING
     if outcome is not None:
         state = TrialState.FAIL if outcome[0] == "fail" else TrialState.COMPLETE
@@ -155,7 +155,7 @@ def _create(study: SweepStudy, optuna_study: Any, result: Result, params: Params
         values=outcome[1] if outcome and state == TrialState.COMPLETE else None,
         params=encoded,
         distributions={k: distributions[k] for k in encoded},
-        user_attrs={JOB: _attrs(result)},
+        user_attrs={JOB: job_attrs(result)},
         system_attrs={ORIGIN: "import"},
     )
     job = result.job

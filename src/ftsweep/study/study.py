@@ -234,8 +234,8 @@ class SweepStudy:
         return None
 
     def _asked(self, study: optuna.Study, number: int) -> AskedTrial:
-        trial = study._storage.get_trial(
-            study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+        trial = self.storage.get_trial(
+            self.storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
         )
         params = self.params(trial)
         return AskedTrial(number, self.key(number), params, self.renderer.body(number, params))
