@@ -107,14 +107,14 @@ def test_ask_says_when_it_hands_out_fewer(sweep: Path) -> None:
     asked(sweep, 3)
     result = run("ask", sweep, "-n", 3)
     assert result.exit_code == 0
-    assert result.stderr == "s: 1 trial(s) (asked for 3): s-0003\n"
+    assert result.stderr == "s: 1 trial(s) of 3 asked for (max_trials (4) reached): s-0003\n"
     assert len(result.stdout.splitlines()) == 1
 
 
 def test_ask_when_max_trials_is_reached(sweep: Path) -> None:
     asked(sweep, 4)
     result = run("ask", sweep, "-n", 2)
-    assert (result.exit_code, result.stdout) == (0, "")
+    assert (result.exit_code, result.stdout) == (3, "")
     assert result.stderr == "s: no trial handed out: max_trials (4) reached\n"
 
 
@@ -122,8 +122,31 @@ def test_ask_when_the_space_is_exhausted(tmp_path: Path) -> None:
     path = write(tmp_path / "s.yaml", SWEEP.replace("max_trials: 4\n", ""))
     asked(path, 6)
     result = run("ask", path)
-    assert (result.exit_code, result.stdout) == (0, "")
-    assert result.stderr == "s: no trial handed out: no configuration left to try\n"
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        "s: no trial handed out: every one of the space's 6 configurations was tried\n"
+    )
+
+
+def test_a_space_used_up_before_max_trials_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.yaml", SWEEP.replace("max_trials: 4", "max_trials: 10"))
+    asked(path, 5)
+    result = run("ask", path, "-n", 3)
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "s: 1 trial(s) of 3 asked for (every one of the space's 6 configurations was tried): "
+        "s-0005\n"
+    )
+
+
+def test_a_long_batch_is_summarised_by_its_first_and_last_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "s.yaml",
+        SWEEP.replace("max_trials: 4\n", "").replace("[1, 2, 3]", "{low: 1, high: 50}"),
+    )
+    result = run("ask", path, "-n", 60, "-o", tmp_path / "b.jsonl")
+    assert result.exit_code == 0
+    assert result.stderr == f"s: 60 trial(s) to {tmp_path / 'b.jsonl'}: s-0000 ... s-0059\n"
 
 
 def test_ask_whose_batch_cannot_be_written_leaves_no_running_trial(
@@ -494,11 +517,12 @@ def test_an_unreachable_database_is_an_error_not_a_traceback(sweep: Path) -> Non
         assert "s3cret" not in result.output
 
 
-def test_an_empty_batch_leaves_an_earlier_output_file_alone(sweep: Path) -> None:
+def test_an_empty_batch_empties_an_earlier_output_file(sweep: Path) -> None:
+    """`ftsweep ask S -o b.jsonl && submit b.jsonl` must never submit the last batch again."""
     batch = sweep.parent / "batch.jsonl"
     assert run("ask", sweep, "-n", 4, "-o", batch).exit_code == 0
-    kept = batch.read_text()
+    assert len(batch.read_text().splitlines()) == 4
     result = run("ask", sweep, "-n", 2, "-o", batch)
-    assert result.exit_code == 0
-    assert result.stderr == "s: no trial handed out: max_trials (4) reached\n"
-    assert batch.read_text() == kept
+    assert result.exit_code == 3
+    assert result.stderr == f"s: no trial handed out to {batch}: max_trials (4) reached\n"
+    assert batch.read_bytes() == b""

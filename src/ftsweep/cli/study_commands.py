@@ -43,19 +43,29 @@ def _study(path: Path, storage: str | None) -> Iterator[SweepStudy]:
         yield study
 
 
+#: The exit code of an `ask` that handed out nothing (max_trials reached, space used up).
+NOTHING_TO_HAND_OUT = 3
+_KEYS_SHOWN = 8  # a batch's keys listed one by one up to this many; first and last beyond
+
+
 def ask_command(path: Path, n: int, *, output: Path | None, storage: str | None) -> None:
-    with _study(path, storage) as study, study.asking(n) as asked:
-        if asked:  # an empty batch leaves an earlier, maybe unsubmitted, -o file alone
-            _write_batch(asked, output)
-    if not asked:
-        limit = study.sweep.spec.max_trials
-        why = f"max_trials ({limit}) reached" if limit else "no configuration left to try"
-        typer.echo(f"{study.name}: no trial handed out: {why}", err=True)
-        return
+    with _study(path, storage) as study, study.asking(n) as batch:
+        # Written even when empty: a batch file left from an earlier ask must never be taken
+        # for this one and submitted again.
+        _write_batch(batch, output)
     where = f" to {output}" if output else ""
-    numbers = ", ".join(a.key for a in asked)
-    short = f" (asked for {n})" if len(asked) < n else ""
-    typer.echo(f"{study.name}: {len(asked)} trial(s){short}{where}: {numbers}", err=True)
+    if not batch:
+        why = batch.shortfall.reason if batch.shortfall else "nothing to hand out"
+        typer.echo(f"{study.name}: no trial handed out{where}: {why}", err=True)
+        raise typer.Exit(NOTHING_TO_HAND_OUT)
+    short = f" of {n} asked for ({batch.shortfall.reason})" if batch.shortfall else ""
+    typer.echo(f"{study.name}: {len(batch)} trial(s){short}{where}: {_keys(batch)}", err=True)
+
+
+def _keys(batch: list[AskedTrial]) -> str:
+    if len(batch) <= _KEYS_SHOWN:
+        return ", ".join(a.key for a in batch)
+    return f"{batch[0].key} ... {batch[-1].key}"
 
 
 def _write_batch(asked: list[AskedTrial], output: Path | None) -> None:

@@ -2,18 +2,20 @@
 
 Every trial a sweep hands out is an Optuna trial: static strategies (grid, random, sobol) store
 the next unused points of their seeded sequence, adaptive ones (tpe, gp, cmaes, nsga2) ask the
-study's sampler. Handing out happens under the storage's lock (a file lock, or a PostgreSQL
-advisory lock), so concurrent workers never receive the same trial or the same point.
+study's sampler, over an in-memory copy of the study so that only distinct proposals become
+trials. Each trial is written whole, in one storage call, so readers need no lock. Handing out
+happens under the storage's lock (a file lock, or a PostgreSQL advisory lock), so concurrent
+workers never receive the same trial or the same point.
 
-Trial attributes ftsweep keeps (system attributes, `ftsweep:` prefixed):
-`position` (the point's place in a static sequence), `discarded` (why a trial is not part of the
-sweep: a duplicate proposal, a batch that was never written), `origin` (`import`) and
-`supersedes` (the trial a forced result replaced).
+Trial attributes ftsweep keeps (system attributes, `ftsweep:` prefixed): `position` (the point's
+place in a static sequence), `discarded` (why a trial is not part of the sweep: a batch that was
+never written), `origin` (`import`) and `supersedes` (the trial a forced result replaced).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,7 +37,16 @@ if TYPE_CHECKING:
     from ftsweep.sweep.load import Sweep
     from ftsweep.sweep.space import Params
 
-__all__ = ["AskedTrial", "SweepStudy", "config_key", "counts", "job_info", "original_number"]
+__all__ = [
+    "AskedTrial",
+    "Batch",
+    "Shortfall",
+    "SweepStudy",
+    "config_key",
+    "counts",
+    "job_info",
+    "original_number",
+]
 
 POSITION = "ftsweep:position"
 DISCARDED = "ftsweep:discarded"
@@ -45,6 +56,7 @@ JOB = "ftsweep"  # the user attribute holding a trial's job: id, status, tokens,
 STUDY_SPACE = "ftsweep:distributions"
 STUDY_OBJECTIVES = "ftsweep:objectives"
 _PROPOSALS = 10  # tries an adaptive sampler gets to propose an unseen configuration
+_FALLBACK_POINTS = 100_000  # points of the seeded sequence searched for an unseen one after that
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,26 @@ class AskedTrial:
     key: str
     params: Params
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Why a batch holds fewer trials than were asked for: `kind` is `max_trials` (the sweep's
+    limit is reached) or `space` (no untried configuration is left); `reason` says it in words."""
+
+    kind: str
+    reason: str
+
+
+class Batch(list[AskedTrial]):
+    """The trials one `ask` handed out, in order; `shortfall` is None when all were handed out."""
+
+    def __init__(
+        self, trials: Sequence[AskedTrial], requested: int, shortfall: Shortfall | None = None
+    ) -> None:
+        super().__init__(trials)
+        self.requested = requested
+        self.shortfall = shortfall
 
 
 def config_key(params: Params) -> str:
@@ -147,28 +179,41 @@ class SweepStudy:
 
     # -- asking --------------------------------------------------------------------------
 
-    def ask(self, n: int) -> list[AskedTrial]:
-        """Hand out the next `n` trials (fewer when `max_trials` or the space runs out)."""
+    def ask(self, n: int) -> Batch:
+        """Hand out the next `n` trials (fewer when `max_trials` or the space runs out; the
+        batch's `shortfall` says which)."""
         if n < 1:
             raise StudyError(f"ask for at least one trial, not {n}")
         with self.location.lock(self.name):
             study = self.study()
             trials = study.get_trials(deepcopy=False)
-            count = self._budget(trials, n)
+            live = [t for t in trials if DISCARDED not in t.system_attrs]
+            count = self._budget(live, n)
             if self.sweep.strategy in STATIC:
-                numbers = self._ask_static(study, trials, count)
+                numbers = self._ask_static(study, live, count)
             else:
-                numbers = self._ask_adaptive(trials, count)
-            return [self._asked(study, number) for number in numbers]
+                numbers = self._ask_adaptive(study, live, count)
+            asked = [self._asked(study, number) for number in numbers]
+        return Batch(asked, n, self._shortfall(len(asked), n, count))
 
-    def _budget(self, trials: Sequence[FrozenTrial], n: int) -> int:
+    def _budget(self, live: Sequence[FrozenTrial], n: int) -> int:
         limit = self.sweep.spec.max_trials
         if limit is None:
             return n
-        return max(0, min(n, limit - sum(1 for t in trials if counts(t))))
+        return max(0, min(n, limit - sum(1 for t in live if counts(t))))
 
-    def _ask_static(self, study: optuna.Study, trials: Sequence[FrozenTrial], n: int) -> list[int]:
-        live = [t for t in trials if DISCARDED not in t.system_attrs]
+    def _shortfall(self, handed_out: int, n: int, budget: int) -> Shortfall | None:
+        if handed_out == n:
+            return None
+        if handed_out == budget:
+            limit = self.sweep.spec.max_trials
+            return Shortfall("max_trials", f"max_trials ({limit}) reached")
+        size = self.sweep.space.size
+        if size is not None:
+            return Shortfall("space", f"every one of the space's {size:,} configurations was tried")
+        return Shortfall("space", "no configuration left that has not been tried")
+
+    def _ask_static(self, study: optuna.Study, live: Sequence[FrozenTrial], n: int) -> list[int]:
         taken = {t.system_attrs.get(POSITION) for t in live}
         seen = {config_key(self.params(t)) for t in live}
         numbers: list[int] = []
@@ -182,56 +227,73 @@ class SweepStudy:
         return numbers
 
     def _create(self, study: optuna.Study, params: Params, system_attrs: dict[str, Any]) -> int:
+        """A new running trial holding `params`, written whole in one storage call, so a reader
+        never sees a trial with half its parameters."""
+        template = self._running(params, system_attrs)
+        trial_id = self.storage.create_new_trial(study._study_id, template_trial=template)
+        return int(self.storage.get_trial_number_from_id(trial_id))
+
+    def _ask_adaptive(self, study: optuna.Study, live: Sequence[FrozenTrial], n: int) -> list[int]:
+        """Proposals come from the sampler over an in-memory copy of the study, and only the
+        distinct ones become trials of the real study: a duplicate proposal costs no trial
+        number and never counts, and every trial is written whole."""
+        seen = {config_key(self.params(t)) for t in live}
+        if n == 0 or (self.sweep.space.size is not None and len(seen) >= self.sweep.space.size):
+            return []  # every configuration has been tried: nothing to propose
+        scratch = self._scratch(live)
+        numbers: list[int] = []
+        for _ in range(n):
+            params, system_attrs = self._propose(scratch, seen)
+            if params is None:
+                break
+            seen.add(config_key(params))
+            numbers.append(self._create(study, params, system_attrs))
+        return numbers
+
+    def _scratch(self, live: Sequence[FrozenTrial]) -> optuna.Study:
+        import optuna
+
+        from ftsweep.study.samplers import make_sampler
+
+        seed = (self.sweep.spec.seed + len(live)) % 2**32  # a new seed per batch
+        directions = [o.direction or "minimize" for o in self.sweep.objectives]
+        sampler = make_sampler(self.sweep.strategy, seed)
+        scratch = optuna.create_study(directions=directions, sampler=sampler)
+        scratch.add_trials(live)
+        return scratch
+
+    def _propose(
+        self, scratch: optuna.Study, seen: set[str]
+    ) -> tuple[Params | None, dict[str, Any]]:
+        """An unseen configuration and the sampler's trial attributes (CMA-ES and NSGA-II keep
+        their state there); failing that, the first unseen point of the seeded sequence."""
+        from optuna.trial import TrialState
+
+        for _ in range(_PROPOSALS):
+            trial = scratch.ask()
+            params = self.encoding.suggest(trial)
+            if config_key(params) not in seen:
+                return params, dict(scratch.get_trials(deepcopy=False)[trial.number].system_attrs)
+            scratch.tell(trial, state=TrialState.FAIL)
+        points = sequence(self.sweep.space, "random", self.sweep.spec.seed)
+        for params in itertools.islice(points, _FALLBACK_POINTS):
+            if config_key(params) not in seen:
+                scratch.add_trial(self._running(params))
+                return params, {}
+        return None, {}
+
+    def _running(self, params: Params, system_attrs: dict[str, Any] | None = None) -> FrozenTrial:
+        """A running trial of `params`, to be added to a study whole."""
         from optuna.trial import TrialState, create_trial
 
         encoded = self.encoding.encode(params)
         distributions = self.encoding.distributions()
-        template = create_trial(
+        return create_trial(
             state=TrialState.RUNNING,
             params=encoded,
             distributions={k: distributions[k] for k in encoded},
             system_attrs=system_attrs,
         )
-        trial_id = self.storage.create_new_trial(study._study_id, template_trial=template)
-        return int(self.storage.get_trial_number_from_id(trial_id))
-
-    def _ask_adaptive(self, trials: Sequence[FrozenTrial], n: int) -> list[int]:
-        import optuna
-
-        from ftsweep.study.samplers import make_sampler
-
-        sampler = make_sampler(self.sweep.strategy, self.sweep.spec.seed + len(trials))
-        study = optuna.load_study(study_name=self.name, storage=self.storage, sampler=sampler)
-        seen = {config_key(self.params(t)) for t in trials if DISCARDED not in t.system_attrs}
-        numbers: list[int] = []
-        if self.sweep.space.size is not None and len(seen) >= self.sweep.space.size:
-            return numbers  # every configuration has been tried: nothing to propose
-        for _ in range(n):
-            number = self._propose(study, seen)
-            if number is None:
-                break
-            numbers.append(number)
-        return numbers
-
-    def _propose(self, study: optuna.Study, seen: set[str]) -> int | None:
-        """One unseen configuration from the sampler (or, failing that, the seeded sequence)."""
-        from optuna.trial import TrialState
-
-        for _ in range(_PROPOSALS):
-            trial = study.ask()
-            key = config_key(self.encoding.suggest(trial))
-            if key not in seen:
-                seen.add(key)
-                return int(trial.number)
-            self.storage.set_trial_system_attr(trial._trial_id, DISCARDED, "duplicate proposal")
-            study.tell(trial, state=TrialState.FAIL)
-        for params in sequence(self.sweep.space, "random", self.sweep.spec.seed):
-            if config_key(params) not in seen:
-                seen.add(config_key(params))
-                return self._create(study, params, {})
-            if self.sweep.space.size is None:
-                break
-        return None
 
     def _asked(self, study: optuna.Study, number: int) -> AskedTrial:
         trial = self.storage.get_trial(
@@ -259,7 +321,7 @@ class SweepStudy:
         writes.commit(self.storage)
 
     @contextlib.contextmanager
-    def asking(self, n: int) -> Iterator[list[AskedTrial]]:
+    def asking(self, n: int) -> Iterator[Batch]:
         """Hand out `n` trials for the block; if the block fails, abandon them."""
         asked = self.ask(n)
         try:
