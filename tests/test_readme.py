@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +31,43 @@ def test_the_main_job_names_a_sweep_that_exists() -> None:
     install_and_run = _commands()[0]
     sweep = re.search(r"(sweeps/\S+)", install_and_run)
     assert sweep is not None and (ROOT / sweep[1]).is_file()
+
+
+def _loop_commands() -> list[str]:
+    """The README's first command (its ftsweep part), then every line of "The loop"'s blocks."""
+    readme = (ROOT / "README.md").read_text()
+    loop = readme.split("## The loop", 1)[1].split("\n## ", 1)[0]
+    first = _commands()[0].split("&&")[-1].strip()
+    lines = [first]
+    for block in re.findall(r"```bash\n(.+?)\n```", loop, re.S):
+        lines += [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    return lines
+
+
+def test_the_loop_runs_as_written_and_leaves_the_test_suite_green(tmp_path: Path) -> None:
+    """A new user runs the README's commands in order, then the tests: each command must work
+    from the install's venv as written, and what it leaves behind (a study beside the sweep,
+    batch files) must not break `test_every_sweep_in_the_repository_validates`."""
+    import shutil
+    import subprocess
+    import sys
+
+    for folder in ("sweeps", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    for line in _loop_commands():
+        program, *args = shlex.split(line)
+        assert program == ".venv/bin/ftsweep", f"not runnable after the install line: {line}"
+        done = subprocess.run(
+            [sys.executable, "-m", "ftsweep", *args], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"{line}\n{done.stderr}"
+        assert "Traceback" not in done.stderr
+    assert (tmp_path / "sweeps" / ".ftsweep").is_dir()
+    from tests.cli.test_app import sweep_files
+
+    validated = subprocess.run(
+        [sys.executable, "-m", "ftsweep", "validate", *map(str, sweep_files(tmp_path / "sweeps"))],
+        capture_output=True,
+        text=True,
+    )
+    assert (validated.returncode, validated.stderr) == (0, "")
