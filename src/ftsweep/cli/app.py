@@ -122,6 +122,10 @@ Output = Annotated[
     Path | None,
     typer.Option("--output", "-o", metavar="FILE", help="Write to this file (atomically)."),
 ]
+Wide = Annotated[
+    bool,
+    typer.Option("--wide", help="Tables: every column, uncut, however wide the terminal is."),
+]
 
 
 @app.command(cls=Command)
@@ -187,6 +191,7 @@ def plan(
         ),
     ] = PlanFormat.table,
     output: Output = None,
+    wide: Wide = False,
 ) -> None:
     """Show the trials a sweep would run, or write their job bodies.
 
@@ -194,7 +199,7 @@ def plan(
     """
     from ftsweep.cli.commands import show_plan
 
-    show_plan(path, limit=limit, format=format.value, output=output)
+    show_plan(path, limit=limit, format=format.value, output=output, wide=wide)
 
 
 def main() -> None:

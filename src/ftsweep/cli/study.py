@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ftsweep.cli.app import Command, Output, SweepPath, app, reports_errors
+from ftsweep.cli.app import Command, Output, SweepPath, Wide, app, reports_errors
 
 __all__ = ["ask", "best", "import_", "importance", "tell", "trials"]
 
@@ -110,6 +110,7 @@ def trials(
     ] = TrialsFormat.table,
     output: Output = None,
     storage: Storage = None,
+    wide: Wide = False,
 ) -> None:
     """List the sweep's trials, one row each.
 
@@ -117,19 +118,19 @@ def trials(
     """
     from ftsweep.cli.study_commands import trials_command
 
-    trials_command(path, format.value, output=output, storage=storage)
+    trials_command(path, format.value, output=output, storage=storage, wide=wide)
 
 
 @app.command(cls=Command)
 @reports_errors
-def best(path: SweepPath, storage: Storage = None) -> None:
+def best(path: SweepPath, storage: Storage = None, wide: Wide = False) -> None:
     """Show the best trial.
 
     A sweep with several objectives shows its Pareto front: every trial no other beats on all.
     """
     from ftsweep.cli.study_commands import best_command
 
-    best_command(path, storage=storage)
+    best_command(path, storage=storage, wide=wide)
 
 
 @app.command(cls=Command)
