@@ -133,6 +133,14 @@ def test_plan_writes_files(sweep_file: Path, tmp_path: Path, fmt: str) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_plan_csv_to_stdout_is_lf_terminated(sweep_file: Path) -> None:
+    result = runner.invoke(app, ["plan", str(sweep_file), "-f", "csv", "-n", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == (
+        b"trial,key,n_epochs,batch_size\n0,cli-test-0000,1,auto\n1,cli-test-0001,1,8\n"
+    )
+
+
 def test_plan_of_an_endless_sweep_asks_for_a_limit(tmp_path: Path) -> None:
     path = tmp_path / "endless.yaml"
     path.write_text(CONTINUOUS.replace("name: cli-test", "name: endless\nstrategy: random"))

@@ -350,14 +350,14 @@ def test_trials_table(told: Path) -> None:
     assert lines[0].strip() == "s"
     assert "4 trial(s)" in lines[-1]
     assert [line.split("│")[1].strip() for line in lines if line.startswith("│")] == [
-        "s-0000",
-        "s-0001",
-        "s-0002",
-        "s-0003",
+        "0",
+        "1",
+        "2",
+        "3",
     ]
     header = next(line for line in lines if line.startswith("┃"))
     assert [cell.strip() for cell in header.split("┃")[1:-1]] == [
-        "key",
+        "trial",
         "state",
         "n_epochs",
         "batch_size",
@@ -412,7 +412,7 @@ def test_best(told: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].strip() == "s: best trial"
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
-    assert rows == [["s-0001", "1", "8", "0.3", "2000"]]
+    assert rows == [["1", "1", "8", "0.3", "2000"]]
 
 
 def test_best_of_several_objectives_is_the_pareto_front(tmp_path: Path) -> None:
@@ -430,7 +430,7 @@ def test_best_of_several_objectives_is_the_pareto_front(tmp_path: Path) -> None:
     keys = [
         line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│")
     ]
-    assert keys == ["s-0000", "s-0001"]
+    assert keys == ["0", "1"]
 
 
 def test_best_without_results(sweep: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,12 @@ def written(frame: pd.DataFrame, format: str) -> bytes:
     stream = io.BytesIO()
     write_frame(frame, format, stream)
     return stream.getvalue()
+
+
+def test_csv_lines_end_in_lf_on_every_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "linesep", "\r\n")  # as on Windows, pandas' default terminator
+    table = pd.DataFrame({"key": ["s-0000", "s-0001"], "error": [None, "bad, line 3"]})
+    assert written(table, "csv") == b'key,error\ns-0000,\ns-0001,"bad, line 3"\n'
 
 
 def test_csv_round_trip(frame: pd.DataFrame) -> None:

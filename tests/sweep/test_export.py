@@ -66,6 +66,15 @@ def test_csv_has_trial_key_and_every_dimension() -> None:
     assert csv_columns(plan(loads_sweep(UNION))) == rows[0]
 
 
+def test_csv_lines_end_in_lf() -> None:
+    assert export("csv", limit=3)[1] == (
+        b"trial,key,n_epochs,beta,batch_size\n"
+        b"0,exp-0000,1,0.1,\n"
+        b"1,exp-0001,1,0.25,\n"
+        b"2,exp-0002,2,0.1,\n"
+    )
+
+
 @pytest.mark.parametrize(("fmt", "empty"), [("jsonl", b""), ("json", b"[]\n"), ("csv", None)])
 def test_an_empty_plan(fmt: str, empty: bytes | None) -> None:
     count, data = export(fmt, limit=0)

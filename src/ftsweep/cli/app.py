@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from typer import _click as click  # typer 0.29 vendors click; pinned <0.30 in pyproject
+from typer.core import TyperCommand
 
 from ftsweep.errors import FtsweepError
 
@@ -25,6 +27,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: typer 0.29's rich panels print a `<bool>` type beside every flag (its
+    # TyperOption.display_type_rich, unlike get_help_record, does not skip flags), so users
+    # typed `--force true`, and they fold a long choice list mid-word. Click's formatter does
+    # neither.
+    rich_markup_mode=None,
 )
 
 P = ParamSpec("P")
@@ -45,6 +52,58 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class Command(TyperCommand):
+    """Help that names arguments by their metavar (`SWEEP`, `FILE...`), as Unix usage lines do,
+    instead of typer's `{path}` in the usage line and `<list[Path]>` beside the argument."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        arguments = [_metavar(p) for p in self.get_params(ctx) if p.param_type_name == "argument"]
+        return [self.options_metavar or "", *arguments]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        params = self.get_params(ctx)
+        arguments = [
+            (_metavar(p), getattr(p, "help", None) or "")
+            for p in params
+            if p.param_type_name == "argument"
+        ]
+        options = [r for p in params if p.param_type_name == "option" and (r := _record(p, ctx))]
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _metavar(argument: click.Parameter) -> str:
+    name = argument.metavar or argument.name or "ARG"
+    name += "..." if argument.nargs != 1 and not name.endswith("...") else ""
+    return name if argument.required else f"[{name}]"
+
+
+def _record(option: click.Parameter, ctx: click.Context) -> tuple[str, str] | None:
+    return option.get_help_record(ctx)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ftsweep {version('ftsweep')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Plan, run and learn from hyperparameter sweeps of fine-tuning jobs."""
+
+
 class Method(enum.StrEnum):
     supervised = "supervised"
     dpo = "dpo"
@@ -58,13 +117,32 @@ class PlanFormat(enum.StrEnum):
     csv = "csv"
 
 
-@app.command()
+SweepPath = Annotated[Path, typer.Argument(metavar="SWEEP", help="The sweep file.")]
+Output = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="Write to this file (atomically)."),
+]
+Wide = Annotated[
+    bool,
+    typer.Option("--wide", help="Tables: every column, uncut, however wide the terminal is."),
+]
+
+
+@app.command(cls=Command)
 @reports_errors
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the sweep file (.yaml).")],
-    method: Annotated[Method, typer.Option("--method", "-m", help="Fine-tuning method.")] = (
-        Method.supervised
-    ),
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Where to write the sweep file (.yaml).")
+    ],
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            "-m",
+            metavar="METHOD",
+            help="Fine-tuning method: supervised, dpo or reinforcement.",
+        ),
+    ] = Method.supervised,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter sweep file for a method."""
@@ -74,15 +152,18 @@ def init(
     typer.echo(f"wrote {path}: edit it, then run `ftsweep validate {path}`", err=True)
 
 
-@app.command()
+@app.command(cls=Command)
 @reports_errors
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Sweep files to check.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="SWEEP...", help="Sweep files to check.")],
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Say what each valid file sweeps.")
     ] = False,
 ) -> None:
-    """Check sweep files: print every problem, or nothing when they are valid."""
+    """Check sweep files and print every problem they have.
+
+    Valid files print nothing, or a line each with --verbose.
+    """
     from ftsweep.cli.commands import validate_files
 
     failed = validate_files(paths, verbose=verbose)
@@ -90,25 +171,35 @@ def validate(
         raise typer.Exit(2)
 
 
-@app.command()
+@app.command(cls=Command)
 @reports_errors
 def plan(
-    path: Annotated[Path, typer.Argument(help="The sweep file.")],
+    path: SweepPath,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=0, help="Plan at most this many trials.")
+        int | None,
+        typer.Option(
+            "--limit", "-n", metavar="COUNT", min=0, help="Plan at most this many trials."
+        ),
     ] = None,
     format: Annotated[
         PlanFormat,
-        typer.Option("--format", "-f", help="table, jsonl (one job body per line), json or csv."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="table, jsonl (one job body per line), json or csv.",
+        ),
     ] = PlanFormat.table,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
-    ] = None,
+    output: Output = None,
+    wide: Wide = False,
 ) -> None:
-    """Show the trials a sweep would run, or write their job requests; touches no state."""
+    """Show the trials a sweep would run, or write their job bodies.
+
+    Touches no state: nothing is asked, written to a study or sent.
+    """
     from ftsweep.cli.commands import show_plan
 
-    show_plan(path, limit=limit, format=format.value, output=output)
+    show_plan(path, limit=limit, format=format.value, output=output, wide=wide)
 
 
 def main() -> None:

@@ -45,7 +45,9 @@ def validate_files(paths: list[Path], *, verbose: bool) -> int:
     return failed
 
 
-def show_plan(path: Path, *, limit: int | None, format: str, output: Path | None) -> None:
+def show_plan(
+    path: Path, *, limit: int | None, format: str, output: Path | None, wide: bool = False
+) -> None:
     from ftsweep.sweep.export import write_plan
     from ftsweep.sweep.planning import plan
 
@@ -54,8 +56,8 @@ def show_plan(path: Path, *, limit: int | None, format: str, output: Path | None
         from ftsweep.cli.render import plan_table
 
         shown = plan(sweep, limit if limit is not None else TABLE_ROWS)
-        total = plan(sweep, limit).count if limit is not None or sweep.max_trials else None
-        plan_table(shown, total=total, output=output)
+        total = sweep.max_trials  # the whole plan's size (None: endless), not the --limit
+        plan_table(shown, total=total, output=output, wide=wide)
         return
     trials = plan(sweep, limit)
     if output is None:

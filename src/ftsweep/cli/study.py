@@ -8,22 +8,19 @@ from typing import Annotated
 
 import typer
 
-from ftsweep.cli.app import app, reports_errors
+from ftsweep.cli.app import Command, Output, SweepPath, Wide, app, reports_errors
 
 __all__ = ["ask", "best", "import_", "importance", "tell", "trials"]
 
-SweepPath = Annotated[Path, typer.Argument(help="The sweep file.")]
 Storage = Annotated[
     str | None,
     typer.Option(
         "--storage",
+        metavar="STORAGE",
         envvar="FTSWEEP_STORAGE",
         show_envvar=True,
         help="Journal file or database URL (default: .ftsweep/journal.log beside the sweep).",
     ),
-]
-Output = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
 ]
 Force = Annotated[
     bool, typer.Option("--force", help="Replace results the study already holds for a trial.")
@@ -37,29 +34,40 @@ class TrialsFormat(enum.StrEnum):
     parquet = "parquet"
 
 
-@app.command()
+@app.command(cls=Command)
 @reports_errors
 def ask(
     path: SweepPath,
-    n: Annotated[int, typer.Option("-n", "--count", min=1, help="How many trials.")] = 1,
+    n: Annotated[
+        int, typer.Option("-n", "--count", metavar="COUNT", min=1, help="How many trials.")
+    ] = 1,
     output: Output = None,
     storage: Storage = None,
 ) -> None:
-    """Hand out the next N trials and write their job requests (JSONL, one per line)."""
+    """Hand out the next COUNT trials and write their job requests.
+
+    JSONL, one job body per line, to stdout or the --output file.
+    """
     from ftsweep.cli.study_commands import ask_command
 
     ask_command(path, n, output=output, storage=storage)
 
 
-@app.command()
+@app.command(cls=Command)
 @reports_errors
 def tell(
     path: SweepPath,
     results: Annotated[
-        list[Path], typer.Argument(help="CSV/JSONL rows, job objects (JSON/JSONL), step CSVs.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE...", help="CSV/JSONL rows, job objects (JSON/JSONL), step CSVs."
+        ),
     ],
     trial: Annotated[
-        str | None, typer.Option("--trial", help="The trial (number or key) of a per-step CSV.")
+        str | None,
+        typer.Option(
+            "--trial", metavar="TRIAL", help="The trial (number or key) of a per-step CSV."
+        ),
     ] = None,
     force: Force = False,
     storage: Storage = None,
@@ -70,48 +78,62 @@ def tell(
     tell_command(path, results, trial=trial, force=force, storage=storage)
 
 
-@app.command("import")
+@app.command("import", cls=Command)
 @reports_errors
 def import_(
     path: SweepPath,
     jobs: Annotated[
-        list[Path], typer.Argument(help="Job objects (JSON/JSONL), and result rows by job_id.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE...", help="Job objects (JSON/JSONL), and result rows by job_id."
+        ),
     ],
     force: Force = False,
     storage: Storage = None,
 ) -> None:
-    """Add fine-tuning jobs run outside ftsweep as trials, so a sweep starts from history."""
+    """Add fine-tuning jobs run outside ftsweep as trials.
+
+    So a sweep starts from the history of jobs already run.
+    """
     from ftsweep.cli.study_commands import import_command
 
     import_command(path, jobs, force=force, storage=storage)
 
 
-@app.command()
+@app.command(cls=Command)
 @reports_errors
 def trials(
     path: SweepPath,
     format: Annotated[
-        TrialsFormat, typer.Option("--format", "-f", help="table, csv, json or parquet.")
+        TrialsFormat,
+        typer.Option("--format", "-f", metavar="FORMAT", help="table, csv, json or parquet."),
     ] = TrialsFormat.table,
     output: Output = None,
     storage: Storage = None,
+    wide: Wide = False,
 ) -> None:
-    """List the sweep's trials: one row each, with the documented columns."""
+    """List the sweep's trials, one row each.
+
+    The columns are those of the trials frame, documented in the README.
+    """
     from ftsweep.cli.study_commands import trials_command
 
-    trials_command(path, format.value, output=output, storage=storage)
+    trials_command(path, format.value, output=output, storage=storage, wide=wide)
 
 
-@app.command()
+@app.command(cls=Command)
 @reports_errors
-def best(path: SweepPath, storage: Storage = None) -> None:
-    """Show the best trial, or the Pareto front of a multi-objective sweep."""
+def best(path: SweepPath, storage: Storage = None, wide: Wide = False) -> None:
+    """Show the best trial.
+
+    A sweep with several objectives shows its Pareto front: every trial no other beats on all.
+    """
     from ftsweep.cli.study_commands import best_command
 
-    best_command(path, storage=storage)
+    best_command(path, storage=storage, wide=wide)
 
 
-@app.command()
+@app.command(cls=Command)
 @reports_errors
 def importance(path: SweepPath, storage: Storage = None) -> None:
     """Show Optuna's parameter importances for each objective."""

@@ -120,21 +120,23 @@ def import_command(path: Path, files: list[Path], *, force: bool, storage: str |
         _print_tell(report.told, study.name)
 
 
-def trials_command(path: Path, format: str, *, output: Path | None, storage: str | None) -> None:
+def trials_command(
+    path: Path, format: str, *, output: Path | None, storage: str | None, wide: bool = False
+) -> None:
     if format == "parquet" and output is None:
         raise OutputError("parquet is binary: write it to a file with -o FILE")
     with _study(path, storage) as study:
-        _show_trials(study, format, output)
+        _show_trials(study, format, output, wide)
 
 
-def _show_trials(study: SweepStudy, format: str, output: Path | None) -> None:
+def _show_trials(study: SweepStudy, format: str, output: Path | None, wide: bool) -> None:
     if format == "table":
         from ftsweep.cli.render import records_table
         from ftsweep.study.frame import trial_records
 
         records = trial_records(study)
         shown = ["key", "state", *_shown_columns(study, records)[1:], "job_status", "error"]
-        records_table(records, list(dict.fromkeys(shown)), study.name, output)
+        records_table(records, list(dict.fromkeys(shown)), study.name, output, wide=wide)
         return
     frame = trials_frame(study)
     if output is None:
@@ -145,14 +147,14 @@ def _show_trials(study: SweepStudy, format: str, output: Path | None) -> None:
     typer.echo(f"wrote {len(frame):,} trials to {output}", err=True)
 
 
-def best_command(path: Path, *, storage: str | None) -> None:
+def best_command(path: Path, *, storage: str | None, wide: bool = False) -> None:
     from ftsweep.cli.render import records_table
 
     with _study(path, storage) as study:
         records = best_records(study)
         title = "best trial" if len(study.sweep.objectives) == 1 else "Pareto front"
         columns = _shown_columns(study, records)
-    records_table(records, columns, f"{study.name}: {title}", None)
+    records_table(records, columns, f"{study.name}: {title}", None, wide=wide)
 
 
 def _shown_columns(study: SweepStudy, records: list[dict[str, Any]]) -> list[str]:

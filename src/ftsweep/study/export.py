@@ -15,7 +15,8 @@ __all__ = ["write_frame"]
 def write_frame(frame: pd.DataFrame, format: str, stream: BinaryIO) -> None:
     """Write `frame` to a binary stream in `format` (csv, json or parquet)."""
     if format == "csv":
-        stream.write(frame.to_csv(index=False).encode())
+        # LF on every platform, as `plan -f csv` writes (pandas' default is os.linesep).
+        stream.write(frame.to_csv(index=False, lineterminator="\n").encode())
     elif format == "json":
         text = frame.to_json(orient="records", date_format="iso", date_unit="us", indent=1)
         stream.write((text or "[]").encode() + b"\n")

@@ -56,7 +56,7 @@ def csv_columns(plan: Plan) -> list[str]:
 def _csv(plan: Plan, stream: BinaryIO) -> int:
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=True)
     columns = csv_columns(plan)
-    writer = csv.writer(text)
+    writer = csv.writer(text, lineterminator="\n")  # csv's default is \r\n; trials' CSV is LF too
     writer.writerow(columns)
     count = 0
     for count, trial in enumerate(plan, start=1):  # noqa: B007
