@@ -88,7 +88,7 @@ def test_csv_source_is_the_path_as_given(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_csv_scores_prefix_blank_lines_and_spaces(tmp_path: Path) -> None:
-    text = " trial , scores.valid_reward_mean ,extra\n\n 3 , 0.75 ,x\n\n4,0.5\n"
+    text = " trial , scores.valid_reward_mean ,extra\n\n 3 , 0.75 ,x\n\n4,0.5,\n"
     results = read_results(write(tmp_path, "r.csv", text), REWARD)
     assert [(r.row, r.trial, r.values) for r in results] == [
         (3, 3, {"valid_reward_mean": 0.75}),
@@ -174,6 +174,21 @@ def test_a_trial_argument_is_only_for_per_step_files(tmp_path: Path) -> None:
 def test_csv_syntax(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", 'trial,full_valid_loss\n0,0.5\n1,"0.4"x\n')
     assert problems_of(path, LOSS) == [":3: (top level): CSV syntax: ',' expected after '\"'"]
+
+
+def test_csv_rows_with_more_or_fewer_fields_than_the_header(tmp_path: Path) -> None:
+    text = "trial,full_valid_loss,status,error\n0,0.5,,\n1,0.4,failed,a,b\n2,0.3\n3,x,,\n"
+    assert problems_of(write(tmp_path, "r.csv", text), LOSS) == [
+        ":3: (top level): row has 5 fields, the header 4",
+        ":4: (top level): row has 2 fields, the header 4",
+        ":5: full_valid_loss: must be a finite number (a run that diverged is a failed row)"
+        " (got 'x')",
+    ]
+
+
+def test_a_ragged_step_file_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "step.csv", "step,full_valid_loss\n1,0.5\n2,0.4,9\n")
+    assert problems_of(path, LOSS, trial=0) == [":3: (top level): row has 3 fields, the header 2"]
 
 
 # --- JSONL ------------------------------------------------------------------------------------
