@@ -10,7 +10,7 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
-from ftsweep.study.study import SUPERSEDES
+from ftsweep.study.study import JOB, SUPERSEDES
 
 from .test_study import make_study, optuna_trials, result, sweep_text
 
@@ -336,3 +336,10 @@ def test_a_second_replacement_supersedes_the_first(study: SweepStudy) -> None:
     assert list(frame["key"]) == ["s-0000", "s-0001", "s-0002"]
     assert row(frame, "s-0000")["full_valid_loss"] == 0.3
     assert [t.system_attrs.get(SUPERSEDES) for t in optuna_trials(study)] == [None] * 3 + [0, 0]
+
+
+def test_a_long_error_is_stored_cut(study: SweepStudy, tmp_path: Path) -> None:
+    path = write(tmp_path / "results.csv", f"trial,status,error\n0,failed,{'e' * 100_000}\n")
+    assert tell(study, read_results(path, study.sweep.objectives)).finished == 1
+    stored = optuna_trials(study)[0].user_attrs[JOB]["error"]
+    assert stored == "e" * 2000 + " … (98,000 characters cut)"

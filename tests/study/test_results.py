@@ -191,6 +191,21 @@ def test_a_ragged_step_file_row(tmp_path: Path) -> None:
     assert problems_of(path, LOSS, trial=0) == [":3: (top level): row has 3 fields, the header 2"]
 
 
+def test_a_long_error_is_cut_to_its_start(tmp_path: Path) -> None:
+    long = "e" * 2000 + "x" * 98_000
+    text = f"trial,status,error\n0,failed,{long}\n1,failed,{'e' * 2000}\n"
+    cut, kept = read_results(write(tmp_path, "r.csv", text), LOSS)
+    assert cut.error == "e" * 2000 + " … (98,000 characters cut)"
+    assert kept.error == "e" * 2000
+
+
+def test_a_long_job_error_is_cut_to_its_start(tmp_path: Path) -> None:
+    error = {"code": "server_error", "message": "m" * 5000}
+    data = job(status="failed", error=error, fine_tuned_model=None)
+    (result,) = read_results(write(tmp_path, "job.json", json.dumps(data)), LOSS)
+    assert result.error == "server_error: " + "m" * 1986 + " … (3,014 characters cut)"
+
+
 # --- JSONL ------------------------------------------------------------------------------------
 
 

@@ -46,6 +46,7 @@ from ftsweep.study.rows import (
     Result,
     Site,
     TrialRef,
+    capped,
     row_result,
 )
 from ftsweep.sweep.spec import Objective
@@ -200,7 +201,7 @@ def _job_result(data: Mapping[str, Any], site: Site) -> Parsed:
         status=job.finished,
         values={},
         trained_tokens=job.trained_tokens,
-        error=error_text(job.error),
+        error=capped(error_text(job.error)),
         resolved=resolved,
         job=job.info(dict(resolved)),
     )

@@ -5,7 +5,9 @@ a value for each objective metric (`scores.<metric>` also counts), an optional `
 `trained_tokens` and `error`. Empty cells are missing values. A row without a status that
 carries its metrics succeeded; `failed` and `cancelled` rows need no metrics and keep none; a row
 not finished yet (validating_files, queued, running, paused) has status None and no values.
-Reading files and telling their formats apart is `ftsweep.study.results`.
+An error text (a row's or a job's) is cut to its first ERROR_LIMIT characters, the cut marked,
+so a study attribute stays small. Reading files and telling their formats apart is
+`ftsweep.study.results`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ftsweep.study.jobs import (
 from ftsweep.sweep.spec import Objective
 
 __all__ = [
+    "ERROR_LIMIT",
     "ID_FIELDS",
     "NO_TRIAL",
     "NO_VALUE",
@@ -38,6 +41,7 @@ __all__ = [
     "Result",
     "Site",
     "TrialRef",
+    "capped",
     "row_result",
 ]
 
@@ -59,6 +63,16 @@ STATUS_RULE = (
 )
 NO_TRIAL = "the row names no trial: give its trial number, ftsweep_trial key or job_id"
 NO_VALUE = "no value; a row that succeeded needs every objective metric"
+
+#: The most characters of an error text a Result keeps (a study attribute should stay small).
+ERROR_LIMIT = 2000
+
+
+def capped(error: str | None) -> str | None:
+    """An error text cut to its first ERROR_LIMIT characters, the cut marked."""
+    if error is None or len(error) <= ERROR_LIMIT:
+        return error
+    return f"{error[:ERROR_LIMIT]} … ({len(error) - ERROR_LIMIT:,} characters cut)"
 
 
 class TrialRef(NamedTuple):
@@ -151,7 +165,7 @@ class _Row:
     def error(self) -> str | None:
         """Why the job failed: a string, or a job's error object (`code: message`)."""
         value = self.cell("error")
-        return error_text(value) if isinstance(value, Mapping) else self.text("error")
+        return capped(error_text(value) if isinstance(value, Mapping) else self.text("error"))
 
     def status(self) -> Finished | None:
         """The row's status; a row that states none succeeded, if its metrics are there."""
