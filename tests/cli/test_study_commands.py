@@ -502,3 +502,23 @@ def test_an_empty_batch_leaves_an_earlier_output_file_alone(sweep: Path) -> None
     assert result.exit_code == 0
     assert result.stderr == "s: no trial handed out: max_trials (4) reached\n"
     assert batch.read_text() == kept
+
+
+# --- tell: rows that contradict themselves ---------------------------------------------------
+
+
+def test_tell_refuses_a_number_and_a_key_naming_different_trials(
+    sweep: Path, tmp_path: Path
+) -> None:
+    asked(sweep, 3)
+    path = write(
+        tmp_path / "r.csv", "trial,ftsweep_trial,full_valid_loss\n0,s-0000,0.5\n2,s-0001,0.4\n"
+    )
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: 1 problem, nothing was told\n"
+        f"{path}:3: ftsweep_trial: s-0001 (trial 1) and trial 2 name different trials: correct "
+        "one, or give only one\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running"] * 3

@@ -343,3 +343,31 @@ def test_a_long_error_is_stored_cut(study: SweepStudy, tmp_path: Path) -> None:
     assert tell(study, read_results(path, study.sweep.objectives)).finished == 1
     stored = optuna_trials(study)[0].user_attrs[JOB]["error"]
     assert stored == "e" * 2000 + " … (98,000 characters cut)"
+
+
+def test_a_job_the_study_ties_to_another_trial_is_refused(study: SweepStudy) -> None:
+    tell(study, [result(trial=0, job_id="ftjob-a", status=None)])
+    before = snapshot(study)
+    with pytest.raises(ResultsError) as caught:
+        tell(study, [result(key="s-0001", row=4, job_id="ftjob-a", values={"full_valid_loss": 1})])
+    assert str(caught.value) == (
+        "results.csv: 1 problem, nothing was told\n"
+        "results.csv:4: job_id: ftjob-a (the job of s-0000) and ftsweep_trial s-0001 name "
+        "different trials"
+    )
+    with pytest.raises(ResultsError, match=r"and trial 2 name different trials"):
+        tell(study, [result(trial=2, job_id="ftjob-a", status=None)], force=True)
+    assert snapshot(study) == before
+
+
+def test_a_job_the_batch_ties_to_another_trial_is_refused(study: SweepStudy) -> None:
+    batch = [
+        result(trial=0, row=2, job_id="ftjob-a", status=None),
+        result(trial=1, row=3, job_id="ftjob-a", status=None),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, batch)
+    assert [p.render() for p in caught.value.problems] == [
+        ":3: job_id: ftjob-a (the job of s-0000, as results.csv:2 says) and trial 1 name "
+        "different trials"
+    ]

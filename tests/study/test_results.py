@@ -206,6 +206,22 @@ def test_a_long_job_error_is_cut_to_its_start(tmp_path: Path) -> None:
     assert result.error == "server_error: " + "m" * 1986 + " … (3,014 characters cut)"
 
 
+def test_a_number_and_a_key_naming_different_trials(tmp_path: Path) -> None:
+    text = (
+        "trial,ftsweep_trial,full_valid_loss\n"
+        "3,sft-0003,0.5\n2,sft-0003,0.4\n4,other-4,0.3\n5,odd,0.2\n"
+    )
+    assert problems_of(write(tmp_path, "r.csv", text), LOSS) == [
+        ":3: ftsweep_trial: sft-0003 (trial 3) and trial 2 name different trials: correct one, "
+        "or give only one"
+    ]
+    jsonl = json.dumps({"trial": 1, "ftsweep_trial": "sft-0002", "full_valid_loss": 0.1})
+    assert problems_of(write(tmp_path, "r.jsonl", jsonl + "\n"), LOSS) == [
+        ":1: ftsweep_trial: sft-0002 (trial 2) and trial 1 name different trials: correct one, "
+        "or give only one"
+    ]
+
+
 # --- JSONL ------------------------------------------------------------------------------------
 
 

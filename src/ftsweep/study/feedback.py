@@ -74,8 +74,7 @@ def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) ->
     """`tell`, for callers already holding the study's lock."""
     optuna_study = study.study()
     index = _Index(study, optuna_study.get_trials(deepcopy=False))
-    if any(r.key is None and r.trial is None for r in results):  # some rows name only a job
-        index.learn_jobs(results)
+    index.learn_jobs(results)
     report, problems, views = TellReport(), list[Problem](), dict[int, _View]()
     for result in track(results, len(results), "checking results"):
         trial = index.find(result)
@@ -83,7 +82,7 @@ def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) ->
             report.unknown.append(result)
             continue
         view = views.get(trial.number) or views.setdefault(trial.number, _view(trial))
-        problem = _apply(study, view, result, force, report)
+        problem = index.other_job(result, trial) or _apply(study, view, result, force, report)
         if problem is not None:
             problems.append(problem)
     if problems:
@@ -109,6 +108,7 @@ class _Index:
         self.by_job = {
             str(job_info(t)["job_id"]): t for t in self.current.values() if "job_id" in job_info(t)
         }
+        self.taught: dict[str, Result] = {}  # the row of the batch that tied a job to its trial
 
     def learn_jobs(self, results: Sequence[Result]) -> None:
         """Job ids the batch itself ties to trials (a job object names its trial by key), so
@@ -116,8 +116,23 @@ class _Index:
         for result in results:
             if result.job_id is not None and result.ref.kind != "job_id":
                 trial = self.find(result)
-                if trial is not None:
-                    self.by_job.setdefault(str(result.job_id), trial)
+                if trial is not None and result.job_id not in self.by_job:
+                    self.by_job[result.job_id] = trial
+                    self.taught[result.job_id] = result
+
+    def other_job(self, result: Result, trial: FrozenTrial) -> Problem | None:
+        """A problem when the result's job is another trial's than its key or number names."""
+        job_id = result.job_id
+        owner = None if job_id is None else self.by_job.get(job_id)
+        if job_id is None or owner is None or owner.number == trial.number:
+            return None
+        taught = self.taught.get(job_id)
+        said = f", as {taught.source}:{taught.row} says" if taught else ""
+        owner_key = self.study.key(original_number(owner))
+        kind, value = result.ref
+        named = f"ftsweep_trial {value}" if kind == "key" else f"trial {value}"
+        message = f"{job_id} (the job of {owner_key}{said}) and {named} name different trials"
+        return Problem(("job_id",), message, line=result.row)
 
     def find(self, result: Result) -> FrozenTrial | None:
         ref = result.ref

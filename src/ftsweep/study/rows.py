@@ -1,13 +1,13 @@
 """A trial's result as one record, and one result row (a CSV row or a JSON object) read into it.
 
-A row names its trial by a `trial` (number), `ftsweep_trial` (key) or `job_id` field and carries
-a value for each objective metric (`scores.<metric>` also counts), an optional `status`,
-`trained_tokens` and `error`. Empty cells are missing values. A row without a status that
-carries its metrics succeeded; `failed` and `cancelled` rows need no metrics and keep none; a row
-not finished yet (validating_files, queued, running, paused) has status None and no values.
-An error text (a row's or a job's) is cut to its first ERROR_LIMIT characters, the cut marked,
-so a study attribute stays small. Reading files and telling their formats apart is
-`ftsweep.study.results`.
+A row names its trial by a `trial` (number), `ftsweep_trial` (key) or `job_id` field (a number
+and a key that name different trials are refused) and carries a value for each objective metric
+(`scores.<metric>` also counts), an optional `status`, `trained_tokens` and `error`. Empty cells
+are missing values. A row without a status that carries its metrics succeeded; `failed` and
+`cancelled` rows need no metrics and keep none; a row not finished yet (validating_files, queued,
+running, paused) has status None and no values. An error text (a row's or a job's) is cut to its
+first ERROR_LIMIT characters, the cut marked, so a study attribute stays small. Reading files and
+telling their formats apart is `ftsweep.study.results`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ __all__ = [
     "Site",
     "TrialRef",
     "capped",
+    "key_number",
     "row_result",
 ]
 
@@ -189,6 +190,12 @@ class _Row:
         return number
 
 
+def key_number(key: str) -> int | None:
+    """The trial number at the end of a key (`dpo-beta-0007` is 7), whatever its sweep."""
+    digits = key.rpartition("-")[2]
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
 def row_result(cells: Mapping[str, object], site: Site, objectives: Sequence[Objective]) -> Parsed:
     """One result row as a Result, or None and every problem the row has."""
     row = _Row(cells, site)
@@ -196,6 +203,10 @@ def row_result(cells: Mapping[str, object], site: Site, objectives: Sequence[Obj
     if all(row.cell(name) is None for name in ID_FIELDS):
         row.fail("trial", NO_TRIAL)
     trial, key, job_id = row.count("trial"), row.text("ftsweep_trial"), row.text("job_id")
+    named = None if key is None else key_number(key)
+    if trial is not None and named not in (None, trial):
+        why = f"{key} (trial {named}) and trial {trial} name different trials"
+        row.fail("ftsweep_trial", f"{why}: correct one, or give only one")
     values: dict[str, float] = {}
     if status == "succeeded":
         found = {o.metric: row.metric(o.metric) for o in objectives}
