@@ -522,3 +522,16 @@ def test_tell_refuses_a_number_and_a_key_naming_different_trials(
         "one, or give only one\n"
     )
     assert list(frame(sweep)["state"]) == ["running"] * 3
+
+
+def test_tell_refuses_two_rows_that_disagree_naming_both(sweep: Path, tmp_path: Path) -> None:
+    asked(sweep, 2)
+    path = write(tmp_path / "r.csv", "trial,full_valid_loss\n0,0.5\n1,0.4\n0,0.6\n")
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: 1 problem, nothing was told\n"
+        f"{path}:4: s-0000: told two results: complete with full_valid_loss=0.5 at {path}:2, "
+        f"complete with full_valid_loss=0.6 at {path}:4; keep the right one\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running", "running"]

@@ -371,3 +371,57 @@ def test_a_job_the_batch_ties_to_another_trial_is_refused(study: SweepStudy) -> 
         ":3: job_id: ftjob-a (the job of s-0000, as results.csv:2 says) and trial 1 name "
         "different trials"
     ]
+
+
+def test_two_rows_telling_a_trial_different_results_name_each_other(
+    study: SweepStudy, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "results.csv",
+        "trial,status,full_valid_loss\n0,,0.5\n1,,0.3\n0,,0.5\n0,,0.6\n1,failed,\n",
+    )
+    before = snapshot(study)
+    for force in (False, True):  # no side of the batch is what the study holds: force picks none
+        with pytest.raises(ResultsError) as caught:
+            tell(study, read_results(path, study.sweep.objectives), force=force)
+        assert str(caught.value) == (
+            f"{path}: 2 problems, nothing was told\n"
+            f"{path}:5: s-0000: told two results: complete with full_valid_loss=0.5 at {path}:2, "
+            f"complete with full_valid_loss=0.6 at {path}:5; keep the right one\n"
+            f"{path}:6: s-0001: told two results: complete with full_valid_loss=0.3 at {path}:3, "
+            f"failed at {path}:6; keep the right one"
+        )
+    assert snapshot(study) == before
+
+
+def test_two_rows_telling_a_trial_different_jobs_name_each_other(study: SweepStudy) -> None:
+    batch = [
+        result(trial=0, row=2, job_id="ftjob-a", status=None),
+        result(source="more.csv", trial=0, row=7, job_id="ftjob-b", status=None),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, batch, force=True)
+    assert str(caught.value) == (
+        "more.csv: 1 problem, nothing was told\n"
+        "more.csv:7: s-0000: told two jobs: ftjob-a at results.csv:2, ftjob-b at more.csv:7; a "
+        "trial has one job"
+    )
+
+
+def test_each_problem_of_a_batch_is_under_its_own_file(study: SweepStudy) -> None:
+    tell(study, [result(trial=0, values={"full_valid_loss": 0.5})])
+    batch = [
+        result(source="a.csv", trial=0, row=2, values={"full_valid_loss": 0.6}),
+        result(source="b.csv", trial=1, row=3, values={"full_valid_loss": 0.6}),
+        result(source="b.csv", trial=1, row=4, values={"full_valid_loss": 0.7}),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, batch)
+    assert str(caught.value) == (
+        "a.csv: 1 problem, nothing was told\n"
+        "a.csv:2: s-0000: is already complete with full_valid_loss=0.5; tell --force to replace "
+        "what the study holds\n"
+        "b.csv: 1 problem, nothing was told\n"
+        "b.csv:4: s-0001: told two results: complete with full_valid_loss=0.6 at b.csv:3, "
+        "complete with full_valid_loss=0.7 at b.csv:4; keep the right one"
+    )
