@@ -535,3 +535,16 @@ def test_tell_refuses_two_rows_that_disagree_naming_both(sweep: Path, tmp_path: 
         f"complete with full_valid_loss=0.6 at {path}:4; keep the right one\n"
     )
     assert list(frame(sweep)["state"]) == ["running", "running"]
+
+
+def test_tell_fails_when_no_row_names_a_trial_of_the_sweep(sweep: Path, tmp_path: Path) -> None:
+    asked(sweep, 1)
+    path = write(tmp_path / "r.csv", "ftsweep_trial,full_valid_loss\nt-0000,0.5\nt-0001,0.4\n")
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: nothing was told: no row names a trial of sweep 's'\n"
+        f"{path}:2: names no trial of sweep 's' (key t-0000)\n"
+        f"{path}:3: names no trial of sweep 's' (key t-0001)\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running"]

@@ -225,7 +225,8 @@ def test_a_discarded_trial_is_no_trial(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), study.asking(1):
         raise RuntimeError("not written")
     bad = result(trial=0, values={"full_valid_loss": 0.1})
-    assert tell(study, [bad]).unknown == [bad]
+    with pytest.raises(ResultsError, match="no row names a trial of sweep 's'"):
+        tell(study, [bad])
 
 
 def test_a_running_job_updates_attrs_then_a_step_file_completes_it(
@@ -425,3 +426,26 @@ def test_each_problem_of_a_batch_is_under_its_own_file(study: SweepStudy) -> Non
         "b.csv:4: s-0001: told two results: complete with full_valid_loss=0.6 at b.csv:3, "
         "complete with full_valid_loss=0.7 at b.csv:4; keep the right one"
     )
+
+
+def test_a_batch_naming_no_trial_of_the_sweep_is_refused(study: SweepStudy) -> None:
+    before, size = snapshot(study), journal_size(study)
+    unknown = [
+        result(key="other-0000", values={"full_valid_loss": 0.1}),
+        result(source="more.csv", trial=9, row=5, status="failed"),
+        result(job_id="ftjob-nope", row=3, status=None),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, unknown)
+    assert str(caught.value) == (
+        "nothing was told: no row names a trial of sweep 's'\n"
+        "results.csv:2: names no trial of sweep 's' (key other-0000)\n"
+        "more.csv:5: names no trial of sweep 's' (trial 9)\n"
+        "results.csv:3: names no trial of sweep 's' (job_id ftjob-nope)"
+    )
+    assert [p.render() for p in caught.value.problems] == [
+        ":2: ftsweep_trial: names no trial of sweep 's' (got 'other-0000')",
+        ":5: trial: names no trial of sweep 's' (got 9)",
+        ":3: job_id: names no trial of sweep 's' (got 'ftjob-nope')",
+    ]
+    assert snapshot(study) == before and journal_size(study) == size

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from ftsweep.study.results import Result
 
-__all__ = ["TellReport", "tell"]
+__all__ = ["TellReport", "tell", "unknown_row"]
 
 #: What a result does to its trial: ("fail", None) or ("complete", values).
 Outcome = tuple[str, list[float] | None]
@@ -71,9 +71,31 @@ class _View:
 
 
 def tell(study: SweepStudy, results: Sequence[Result], *, force: bool = False) -> TellReport:
-    """Feed results back; raises ResultsError, writing nothing, when any row conflicts."""
+    """Feed results back; raises ResultsError, writing nothing, when any row conflicts or when
+    no row names a trial of the sweep (results for another sweep, most likely)."""
     with study.location.lock(study.name):
-        return tell_locked(study, results, force=force)
+        report = tell_locked(study, results, force=force)
+    if results and len(report.unknown) == len(results):  # no trial found, so nothing written
+        raise _nothing_named(study.name, report.unknown)
+    return report
+
+
+def unknown_row(result: Result, sweep: str) -> str:
+    """A row naming no trial of the sweep, as a line: where it is and how it names its trial."""
+    kind, value = result.ref
+    return f"{result.source}:{result.row}: names no trial of sweep {sweep!r} ({kind} {value})"
+
+
+_COLUMNS = {"key": "ftsweep_trial", "trial": "trial", "job_id": "job_id"}
+
+
+def _nothing_named(sweep: str, unknown: Sequence[Result]) -> ResultsError:
+    head = f"nothing was told: no row names a trial of sweep {sweep!r}"
+    lines = [unknown_row(r, sweep) for r in unknown]
+    rule = f"names no trial of sweep {sweep!r}"
+    problems = [Problem((_COLUMNS[r.ref.kind],), rule, r.ref.value, line=r.row) for r in unknown]
+    sources = ", ".join(dict.fromkeys(r.source for r in unknown))
+    return ResultsError(sources, problems, "\n".join([head, *lines]))
 
 
 @bulk
