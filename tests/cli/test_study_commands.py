@@ -548,3 +548,26 @@ def test_tell_fails_when_no_row_names_a_trial_of_the_sweep(sweep: Path, tmp_path
         f"{path}:3: names no trial of sweep 's' (key t-0001)\n"
     )
     assert list(frame(sweep)["state"]) == ["running"]
+
+
+def test_import_refuses_a_job_on_another_training_file_unless_forced(
+    sweep: Path, tmp_path: Path
+) -> None:
+    other = history_job("ftjob-x", "succeeded", n_epochs=2, batch_size=8)
+    jobs = write(tmp_path / "history.json", json.dumps([other | {"training_file": "file-old"}]))
+    result = run("import", sweep, jobs)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {jobs}: 1 problem, nothing was imported\n"
+        f"{jobs}:1: job.ftjob-x: training_file 'file-old' is not the sweep's ('file-train'): "
+        "another experiment; import --force to take it all the same\n"
+    )
+    assert len(frame(sweep)) == 0
+    forced = run("import", sweep, jobs, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert forced.stderr == (
+        "note: job ftjob-x: training_file 'file-old' is not the sweep's ('file-train'): imported "
+        "all the same (--force)\n"
+        "s: 1 job(s) imported, 0 already in the study\n"
+    )
+    assert list(frame(sweep)["job_id"]) == ["ftjob-x"]
