@@ -571,3 +571,15 @@ def test_import_refuses_a_job_on_another_training_file_unless_forced(
         "s: 1 job(s) imported, 0 already in the study\n"
     )
     assert list(frame(sweep)["job_id"]) == ["ftjob-x"]
+
+
+def test_tell_refuses_a_row_with_more_fields_than_the_header(sweep: Path, tmp_path: Path) -> None:
+    asked(sweep, 2)
+    path = write(tmp_path / "r.csv", "trial,full_valid_loss\n0,0.5\n1,0,4\n")
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: 1 problem, nothing was told\n"
+        f"{path}:3: (top level): row has 3 fields, the header 2\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running", "running"]

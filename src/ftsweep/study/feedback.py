@@ -162,8 +162,7 @@ class _Index:
         taught = self.taught.get(job_id)
         said = f", as {taught.source}:{taught.row} says" if taught else ""
         owner_key = self.study.key(original_number(owner))
-        kind, value = result.ref
-        named = f"ftsweep_trial {value}" if kind == "key" else f"trial {value}"
+        named = f"{_COLUMNS[result.ref.kind]} {result.ref.value}"
         message = f"{job_id} (the job of {owner_key}{said}) and {named} name different trials"
         return Problem(("job_id",), message, line=result.row)
 
