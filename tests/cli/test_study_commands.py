@@ -526,3 +526,84 @@ def test_an_empty_batch_empties_an_earlier_output_file(sweep: Path) -> None:
     assert result.exit_code == 3
     assert result.stderr == f"s: no trial handed out to {batch}: max_trials (4) reached\n"
     assert batch.read_bytes() == b""
+
+
+# --- tell: rows that contradict themselves ---------------------------------------------------
+
+
+def test_tell_refuses_a_number_and_a_key_naming_different_trials(
+    sweep: Path, tmp_path: Path
+) -> None:
+    asked(sweep, 3)
+    path = write(
+        tmp_path / "r.csv", "trial,ftsweep_trial,full_valid_loss\n0,s-0000,0.5\n2,s-0001,0.4\n"
+    )
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: 1 problem, nothing was told\n"
+        f"{path}:3: ftsweep_trial: s-0001 (trial 1) and trial 2 name different trials: correct "
+        "one, or give only one\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running"] * 3
+
+
+def test_tell_refuses_two_rows_that_disagree_naming_both(sweep: Path, tmp_path: Path) -> None:
+    asked(sweep, 2)
+    path = write(tmp_path / "r.csv", "trial,full_valid_loss\n0,0.5\n1,0.4\n0,0.6\n")
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: 1 problem, nothing was told\n"
+        f"{path}:4: s-0000: told two results: complete with full_valid_loss=0.5 at {path}:2, "
+        f"complete with full_valid_loss=0.6 at {path}:4; keep the right one\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running", "running"]
+
+
+def test_tell_fails_when_no_row_names_a_trial_of_the_sweep(sweep: Path, tmp_path: Path) -> None:
+    asked(sweep, 1)
+    path = write(tmp_path / "r.csv", "ftsweep_trial,full_valid_loss\nt-0000,0.5\nt-0001,0.4\n")
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: nothing was told: no row names a trial of sweep 's'\n"
+        f"{path}:2: names no trial of sweep 's' (key t-0000)\n"
+        f"{path}:3: names no trial of sweep 's' (key t-0001)\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running"]
+
+
+def test_import_refuses_a_job_on_another_training_file_unless_forced(
+    sweep: Path, tmp_path: Path
+) -> None:
+    other = history_job("ftjob-x", "succeeded", n_epochs=2, batch_size=8)
+    jobs = write(tmp_path / "history.json", json.dumps([other | {"training_file": "file-old"}]))
+    result = run("import", sweep, jobs)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {jobs}: 1 problem, nothing was imported\n"
+        f"{jobs}:1: job.ftjob-x: training_file 'file-old' is not the sweep's ('file-train'): "
+        "another experiment; import --force to take it all the same\n"
+    )
+    assert len(frame(sweep)) == 0
+    forced = run("import", sweep, jobs, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert forced.stderr == (
+        "note: job ftjob-x: training_file 'file-old' is not the sweep's ('file-train'): imported "
+        "all the same (--force)\n"
+        "s: 1 job(s) imported, 0 already in the study\n"
+    )
+    assert list(frame(sweep)["job_id"]) == ["ftjob-x"]
+
+
+def test_tell_refuses_a_row_with_more_fields_than_the_header(sweep: Path, tmp_path: Path) -> None:
+    asked(sweep, 2)
+    path = write(tmp_path / "r.csv", "trial,full_valid_loss\n0,0.5\n1,0,4\n")
+    result = run("tell", sweep, path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: 1 problem, nothing was told\n"
+        f"{path}:3: (top level): row has 3 fields, the header 2\n"
+    )
+    assert list(frame(sweep)["state"]) == ["running", "running"]

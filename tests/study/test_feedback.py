@@ -10,7 +10,7 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
-from ftsweep.study.study import SUPERSEDES
+from ftsweep.study.study import JOB, SUPERSEDES
 
 from .test_study import make_study, optuna_trials, result, sweep_text
 
@@ -225,7 +225,8 @@ def test_a_discarded_trial_is_no_trial(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), study.asking(1):
         raise RuntimeError("not written")
     bad = result(trial=0, values={"full_valid_loss": 0.1})
-    assert tell(study, [bad]).unknown == [bad]
+    with pytest.raises(ResultsError, match="no row names a trial of sweep 's'"):
+        tell(study, [bad])
 
 
 def test_a_running_job_updates_attrs_then_a_step_file_completes_it(
@@ -336,3 +337,115 @@ def test_a_second_replacement_supersedes_the_first(study: SweepStudy) -> None:
     assert list(frame["key"]) == ["s-0000", "s-0001", "s-0002"]
     assert row(frame, "s-0000")["full_valid_loss"] == 0.3
     assert [t.system_attrs.get(SUPERSEDES) for t in optuna_trials(study)] == [None] * 3 + [0, 0]
+
+
+def test_a_long_error_is_stored_cut(study: SweepStudy, tmp_path: Path) -> None:
+    path = write(tmp_path / "results.csv", f"trial,status,error\n0,failed,{'e' * 100_000}\n")
+    assert tell(study, read_results(path, study.sweep.objectives)).finished == 1
+    stored = optuna_trials(study)[0].user_attrs[JOB]["error"]
+    assert stored == "e" * 2000 + " … (98,000 characters cut)"
+
+
+def test_a_job_the_study_ties_to_another_trial_is_refused(study: SweepStudy) -> None:
+    tell(study, [result(trial=0, job_id="ftjob-a", status=None)])
+    before = snapshot(study)
+    with pytest.raises(ResultsError) as caught:
+        tell(study, [result(key="s-0001", row=4, job_id="ftjob-a", values={"full_valid_loss": 1})])
+    assert str(caught.value) == (
+        "results.csv: 1 problem, nothing was told\n"
+        "results.csv:4: job_id: ftjob-a (the job of s-0000) and ftsweep_trial s-0001 name "
+        "different trials"
+    )
+    with pytest.raises(ResultsError, match=r"and trial 2 name different trials"):
+        tell(study, [result(trial=2, job_id="ftjob-a", status=None)], force=True)
+    assert snapshot(study) == before
+
+
+def test_a_job_the_batch_ties_to_another_trial_is_refused(study: SweepStudy) -> None:
+    batch = [
+        result(trial=0, row=2, job_id="ftjob-a", status=None),
+        result(trial=1, row=3, job_id="ftjob-a", status=None),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, batch)
+    assert [p.render() for p in caught.value.problems] == [
+        ":3: job_id: ftjob-a (the job of s-0000, as results.csv:2 says) and trial 1 name "
+        "different trials"
+    ]
+
+
+def test_two_rows_telling_a_trial_different_results_name_each_other(
+    study: SweepStudy, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "results.csv",
+        "trial,status,full_valid_loss\n0,,0.5\n1,,0.3\n0,,0.5\n0,,0.6\n1,failed,\n",
+    )
+    before = snapshot(study)
+    for force in (False, True):  # no side of the batch is what the study holds: force picks none
+        with pytest.raises(ResultsError) as caught:
+            tell(study, read_results(path, study.sweep.objectives), force=force)
+        assert str(caught.value) == (
+            f"{path}: 2 problems, nothing was told\n"
+            f"{path}:5: s-0000: told two results: complete with full_valid_loss=0.5 at {path}:2, "
+            f"complete with full_valid_loss=0.6 at {path}:5; keep the right one\n"
+            f"{path}:6: s-0001: told two results: complete with full_valid_loss=0.3 at {path}:3, "
+            f"failed at {path}:6; keep the right one"
+        )
+    assert snapshot(study) == before
+
+
+def test_two_rows_telling_a_trial_different_jobs_name_each_other(study: SweepStudy) -> None:
+    batch = [
+        result(trial=0, row=2, job_id="ftjob-a", status=None),
+        result(source="more.csv", trial=0, row=7, job_id="ftjob-b", status=None),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, batch, force=True)
+    assert str(caught.value) == (
+        "more.csv: 1 problem, nothing was told\n"
+        "more.csv:7: s-0000: told two jobs: ftjob-a at results.csv:2, ftjob-b at more.csv:7; a "
+        "trial has one job"
+    )
+
+
+def test_each_problem_of_a_batch_is_under_its_own_file(study: SweepStudy) -> None:
+    tell(study, [result(trial=0, values={"full_valid_loss": 0.5})])
+    batch = [
+        result(source="a.csv", trial=0, row=2, values={"full_valid_loss": 0.6}),
+        result(source="b.csv", trial=1, row=3, values={"full_valid_loss": 0.6}),
+        result(source="b.csv", trial=1, row=4, values={"full_valid_loss": 0.7}),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, batch)
+    assert str(caught.value) == (
+        "a.csv: 1 problem, nothing was told\n"
+        "a.csv:2: s-0000: is already complete with full_valid_loss=0.5; tell --force to replace "
+        "what the study holds\n"
+        "b.csv: 1 problem, nothing was told\n"
+        "b.csv:4: s-0001: told two results: complete with full_valid_loss=0.6 at b.csv:3, "
+        "complete with full_valid_loss=0.7 at b.csv:4; keep the right one"
+    )
+
+
+def test_a_batch_naming_no_trial_of_the_sweep_is_refused(study: SweepStudy) -> None:
+    before, size = snapshot(study), journal_size(study)
+    unknown = [
+        result(key="other-0000", values={"full_valid_loss": 0.1}),
+        result(source="more.csv", trial=9, row=5, status="failed"),
+        result(job_id="ftjob-nope", row=3, status=None),
+    ]
+    with pytest.raises(ResultsError) as caught:
+        tell(study, unknown)
+    assert str(caught.value) == (
+        "nothing was told: no row names a trial of sweep 's'\n"
+        "results.csv:2: names no trial of sweep 's' (key other-0000)\n"
+        "more.csv:5: names no trial of sweep 's' (trial 9)\n"
+        "results.csv:3: names no trial of sweep 's' (job_id ftjob-nope)"
+    )
+    assert [p.render() for p in caught.value.problems] == [
+        ":2: ftsweep_trial: names no trial of sweep 's' (got 'other-0000')",
+        ":5: trial: names no trial of sweep 's' (got 9)",
+        ":3: job_id: names no trial of sweep 's' (got 'ftjob-nope')",
+    ]
+    assert snapshot(study) == before and journal_size(study) == size

@@ -259,3 +259,41 @@ def test_importing_a_job_again_applies_its_new_status(tmp_path: Path) -> None:
     row = trials_frame(study).iloc[0]
     assert (row["state"], row["job_status"]) == ("fail", "failed")
     assert row["error"] == "invalid_training_file: bad line 3"
+
+
+def test_a_job_on_other_data_files_is_refused(study: SweepStudy, tmp_path: Path) -> None:
+    other = job("ftjob-x", n_epochs=7) | {"training_file": "file-other", "validation_file": None}
+    path = jsonl(tmp_path / "jobs.jsonl", job("ftjob-ok"), other)
+    with pytest.raises(ResultsError) as caught:
+        do_import(study, path)
+    assert str(caught.value) == (
+        f"{path}: 3 problems, nothing was imported\n"
+        f"{path}:2: job.ftjob-x: training_file 'file-other' is not the sweep's ('file-train'): "
+        "another experiment; import --force to take it all the same\n"
+        f"{path}:2: job.ftjob-x: validation_file none is not the sweep's ('file-valid'): "
+        "another experiment; import --force to take it all the same\n"
+        f"{path}:2: job.ftjob-x: n_epochs 7 is outside the sweep's space (one of 1, 2, 3)"
+    )
+    assert optuna_trials(study) == []
+
+
+def test_a_sweep_without_a_validation_file_refuses_a_job_with_one(tmp_path: Path) -> None:
+    text = sweep_text(space=SPACE).replace("validation_file: file-valid\n", "")
+    study = make_study(tmp_path, text)
+    with pytest.raises(
+        ResultsError, match=r"job.ftjob-v: validation_file 'file-valid' is not the sweep's \(none\)"
+    ):
+        do_import(study, jsonl(tmp_path / "jobs.jsonl", job("ftjob-v")))
+
+
+def test_force_imports_a_job_on_other_data_files_with_a_note(
+    study: SweepStudy, tmp_path: Path
+) -> None:
+    path = jsonl(tmp_path / "jobs.jsonl", job("ftjob-x") | {"training_file": "file-other"})
+    report = import_jobs(study, read_results(path, study.sweep.objectives), force=True)
+    assert report.imported == 1
+    assert report.notes == [
+        "job ftjob-x: training_file 'file-other' is not the sweep's ('file-train'): imported all "
+        "the same (--force)"
+    ]
+    assert list(trials_frame(study)["job_id"]) == ["ftjob-x"]

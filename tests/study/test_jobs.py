@@ -157,6 +157,7 @@ def test_a_succeeded_job() -> None:
         finished_at=1754003600,
         metadata={"ftsweep_sweep": "sft", "ftsweep_trial": "sft-0007"},
         seed=42,
+        files={"training_file": "file-train1", "validation_file": "file-valid1"},
     )
 
 

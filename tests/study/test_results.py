@@ -88,7 +88,7 @@ def test_csv_source_is_the_path_as_given(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_csv_scores_prefix_blank_lines_and_spaces(tmp_path: Path) -> None:
-    text = " trial , scores.valid_reward_mean ,extra\n\n 3 , 0.75 ,x\n\n4,0.5\n"
+    text = " trial , scores.valid_reward_mean ,extra\n\n 3 , 0.75 ,x\n\n4,0.5,\n"
     results = read_results(write(tmp_path, "r.csv", text), REWARD)
     assert [(r.row, r.trial, r.values) for r in results] == [
         (3, 3, {"valid_reward_mean": 0.75}),
@@ -174,6 +174,52 @@ def test_a_trial_argument_is_only_for_per_step_files(tmp_path: Path) -> None:
 def test_csv_syntax(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", 'trial,full_valid_loss\n0,0.5\n1,"0.4"x\n')
     assert problems_of(path, LOSS) == [":3: (top level): CSV syntax: ',' expected after '\"'"]
+
+
+def test_csv_rows_with_more_or_fewer_fields_than_the_header(tmp_path: Path) -> None:
+    text = "trial,full_valid_loss,status,error\n0,0.5,,\n1,0.4,failed,a,b\n2,0.3\n3,x,,\n"
+    assert problems_of(write(tmp_path, "r.csv", text), LOSS) == [
+        ":3: (top level): row has 5 fields, the header 4",
+        ":4: (top level): row has 2 fields, the header 4",
+        ":5: full_valid_loss: must be a finite number (a run that diverged is a failed row)"
+        " (got 'x')",
+    ]
+
+
+def test_a_ragged_step_file_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "step.csv", "step,full_valid_loss\n1,0.5\n2,0.4,9\n")
+    assert problems_of(path, LOSS, trial=0) == [":3: (top level): row has 3 fields, the header 2"]
+
+
+def test_a_long_error_is_cut_to_its_start(tmp_path: Path) -> None:
+    long = "e" * 2000 + "x" * 98_000
+    text = f"trial,status,error\n0,failed,{long}\n1,failed,{'e' * 2000}\n"
+    cut, kept = read_results(write(tmp_path, "r.csv", text), LOSS)
+    assert cut.error == "e" * 2000 + " … (98,000 characters cut)"
+    assert kept.error == "e" * 2000
+
+
+def test_a_long_job_error_is_cut_to_its_start(tmp_path: Path) -> None:
+    error = {"code": "server_error", "message": "m" * 5000}
+    data = job(status="failed", error=error, fine_tuned_model=None)
+    (result,) = read_results(write(tmp_path, "job.json", json.dumps(data)), LOSS)
+    assert result.error == "server_error: " + "m" * 1986 + " … (3,014 characters cut)"
+
+
+def test_a_number_and_a_key_naming_different_trials(tmp_path: Path) -> None:
+    text = (
+        "trial,ftsweep_trial,full_valid_loss\n"
+        "3,sft-0003,0.5\n2,sft-0003,0.4\n4,other-4,0.3\n5,odd,0.2\n"
+    )
+    assert problems_of(write(tmp_path, "r.csv", text), LOSS) == [
+        ":3: ftsweep_trial: sft-0003 (trial 3) and trial 2 name different trials: correct one, "
+        "or give only one"
+    ]
+    jsonl = json.dumps({"trial": 1, "ftsweep_trial": "sft-0002", "full_valid_loss": 0.1})
+    assert problems_of(write(tmp_path, "r.jsonl", jsonl + "\n"), LOSS) == [
+        ":1: ftsweep_trial: sft-0002 (trial 2) and trial 1 name different trials: correct one, "
+        "or give only one"
+    ]
 
 
 # --- JSONL ------------------------------------------------------------------------------------

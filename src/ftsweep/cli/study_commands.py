@@ -79,13 +79,10 @@ def _write_batch(asked: list[AskedTrial], output: Path | None) -> None:
 
 
 def _print_tell(report: TellReport, sweep: str) -> None:
+    from ftsweep.study.feedback import unknown_row
+
     for result in report.unknown:
-        ref = result.ref
-        typer.echo(
-            f"{result.source}:{result.row}: names no trial of sweep {sweep!r} "
-            f"({ref.kind} {ref.value})",
-            err=True,
-        )
+        typer.echo(unknown_row(result, sweep), err=True)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     failed = f" ({report.failed} failed)" if report.failed else ""

@@ -1,7 +1,9 @@
 """Telling results to a sweep's study, and importing jobs run outside ftsweep.
 
 Both check a whole batch before writing anything: a row that conflicts with what the study
-already holds refuses the batch (unless forced) and nothing of it is written. Telling the same
+already holds refuses the batch (unless forced) and nothing of it is written. Two rows of a batch
+that tell one trial different results or different jobs refuse it too, forced or not: nothing
+says which is right. Each problem is reported under the file of its row. Telling the same
 thing twice changes nothing. A forced result for a finished trial cannot change that trial
 (Optuna keeps finished trials as they are), so it adds a replacement trial with the same
 configuration that `supersedes` the old one; lookups by key, number or job id then find the new
@@ -33,7 +35,10 @@ if TYPE_CHECKING:
 
     from ftsweep.study.results import Result
 
-__all__ = ["TellReport", "tell"]
+__all__ = ["TellReport", "tell", "unknown_row"]
+
+#: What a result does to its trial: ("fail", None) or ("complete", values).
+Outcome = tuple[str, list[float] | None]
 
 
 @dataclass
@@ -61,12 +66,36 @@ class _View:
     changed: bool = False
     finished_now: bool = False
     replace: bool = False
+    told: Result | None = None  # the row of this batch that gave the trial its outcome
+    job_told: Result | None = None  # the row of this batch that gave the trial its job id
 
 
 def tell(study: SweepStudy, results: Sequence[Result], *, force: bool = False) -> TellReport:
-    """Feed results back; raises ResultsError, writing nothing, when any row conflicts."""
+    """Feed results back; raises ResultsError, writing nothing, when any row conflicts or when
+    no row names a trial of the sweep (results for another sweep, most likely)."""
     with study.location.lock(study.name):
-        return tell_locked(study, results, force=force)
+        report = tell_locked(study, results, force=force)
+    if results and len(report.unknown) == len(results):  # no trial found, so nothing written
+        raise _nothing_named(study.name, report.unknown)
+    return report
+
+
+def unknown_row(result: Result, sweep: str) -> str:
+    """A row naming no trial of the sweep, as a line: where it is and how it names its trial."""
+    kind, value = result.ref
+    return f"{result.source}:{result.row}: names no trial of sweep {sweep!r} ({kind} {value})"
+
+
+_COLUMNS = {"key": "ftsweep_trial", "trial": "trial", "job_id": "job_id"}
+
+
+def _nothing_named(sweep: str, unknown: Sequence[Result]) -> ResultsError:
+    head = f"nothing was told: no row names a trial of sweep {sweep!r}"
+    lines = [unknown_row(r, sweep) for r in unknown]
+    rule = f"names no trial of sweep {sweep!r}"
+    problems = [Problem((_COLUMNS[r.ref.kind],), rule, r.ref.value, line=r.row) for r in unknown]
+    sources = ", ".join(dict.fromkeys(r.source for r in unknown))
+    return ResultsError(sources, problems, "\n".join([head, *lines]))
 
 
 @bulk
@@ -74,26 +103,29 @@ def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) ->
     """`tell`, for callers already holding the study's lock."""
     optuna_study = study.study()
     index = _Index(study, optuna_study.get_trials(deepcopy=False))
-    if any(r.key is None and r.trial is None for r in results):  # some rows name only a job
-        index.learn_jobs(results)
-    report, problems, views = TellReport(), list[Problem](), dict[int, _View]()
+    index.learn_jobs(results)
+    report, problems, views = TellReport(), list[tuple[str, Problem]](), dict[int, _View]()
     for result in track(results, len(results), "checking results"):
         trial = index.find(result)
         if trial is None:
             report.unknown.append(result)
             continue
         view = views.get(trial.number) or views.setdefault(trial.number, _view(trial))
-        problem = _apply(study, view, result, force, report)
+        problem = index.other_job(result, trial) or _apply(study, view, result, force, report)
         if problem is not None:
-            problems.append(problem)
+            problems.append((result.source, problem))
     if problems:
-        raise ResultsError(_sources(results), problems)
+        raise _refusal(problems)
     _write(study, optuna_study, views.values(), report)
     return report
 
 
-def _sources(results: Sequence[Result]) -> str:
-    return ", ".join(dict.fromkeys(r.source for r in results)) or "results"
+def _refusal(problems: Sequence[tuple[str, Problem]]) -> ResultsError:
+    """One error for the batch, each problem under the file of the row it is about."""
+    by_file: dict[str, list[Problem]] = {}
+    for source, problem in problems:
+        by_file.setdefault(source, []).append(problem)
+    return ResultsError.merge([ResultsError(file, found) for file, found in by_file.items()])
 
 
 class _Index:
@@ -109,6 +141,7 @@ class _Index:
         self.by_job = {
             str(job_info(t)["job_id"]): t for t in self.current.values() if "job_id" in job_info(t)
         }
+        self.taught: dict[str, Result] = {}  # the row of the batch that tied a job to its trial
 
     def learn_jobs(self, results: Sequence[Result]) -> None:
         """Job ids the batch itself ties to trials (a job object names its trial by key), so
@@ -116,8 +149,22 @@ class _Index:
         for result in results:
             if result.job_id is not None and result.ref.kind != "job_id":
                 trial = self.find(result)
-                if trial is not None:
-                    self.by_job.setdefault(str(result.job_id), trial)
+                if trial is not None and result.job_id not in self.by_job:
+                    self.by_job[result.job_id] = trial
+                    self.taught[result.job_id] = result
+
+    def other_job(self, result: Result, trial: FrozenTrial) -> Problem | None:
+        """A problem when the result's job is another trial's than its key or number names."""
+        job_id = result.job_id
+        owner = None if job_id is None else self.by_job.get(job_id)
+        if job_id is None or owner is None or owner.number == trial.number:
+            return None
+        taught = self.taught.get(job_id)
+        said = f", as {taught.source}:{taught.row} says" if taught else ""
+        owner_key = self.study.key(original_number(owner))
+        named = f"{_COLUMNS[result.ref.kind]} {result.ref.value}"
+        message = f"{job_id} (the job of {owner_key}{said}) and {named} name different trials"
+        return Problem(("job_id",), message, line=result.row)
 
     def find(self, result: Result) -> FrozenTrial | None:
         ref = result.ref
@@ -133,7 +180,7 @@ def _view(trial: FrozenTrial) -> _View:
     return _View(trial, trial.state, values, info, dict(info))
 
 
-def outcome_of(study: SweepStudy, result: Result) -> tuple[str, list[float] | None] | None:
+def outcome_of(study: SweepStudy, result: Result) -> Outcome | None:
     """("fail", None), ("complete", values), or None when the result finishes nothing."""
     if result.status in ("failed", "cancelled"):
         return "fail", None
@@ -165,9 +212,11 @@ def _apply(
     from optuna.trial import TrialState
 
     outcome, attrs = outcome_of(study, result), job_attrs(result)
-    other_job = view.attrs.get("job_id")
-    if other_job and attrs.get("job_id") not in (None, other_job) and not force:
-        return _conflict(study, view, result, f"belongs to job {other_job}, not {attrs['job_id']}")
+    problem = _told_twice(study, view, result, outcome, attrs)
+    if problem is None and not force:
+        problem = _held_job(study, view, result, attrs)
+    if problem is not None:
+        return problem
     if view.state.is_finished():
         if outcome is None or _same(view, outcome):
             _note_ignored(study, view, attrs, report)
@@ -184,10 +233,41 @@ def _apply(
     view.finished_now = view.finished_now or (state.is_finished() and not view.state.is_finished())
     view.attrs, view.state, view.changed = new_attrs, state, True
     view.values = outcome[1] if outcome else view.values
+    view.told = result if outcome else view.told
+    view.job_told = view.job_told or (result if "job_id" in attrs else None)
     return None
 
 
-def _same(view: _View, outcome: tuple[str, list[float] | None]) -> bool:
+def _told_twice(
+    study: SweepStudy, view: _View, result: Result, outcome: Outcome | None, attrs: dict[str, Any]
+) -> Problem | None:
+    """Two rows of the batch that tell one trial different outcomes, or different jobs."""
+    first, job = view.told, view.job_told
+    if first is not None and outcome is not None and not _same(view, outcome):
+        said = f"{_describe(study, view)} at {_at(first)}, "
+        said += f"{_words(study, outcome)} at {_at(result)}"
+        return _problem(study, view, result, f"told two results: {said}; keep the right one")
+    if job is not None and attrs.get("job_id") not in (None, view.attrs["job_id"]):
+        said = f"{view.attrs['job_id']} at {_at(job)}, {attrs['job_id']} at {_at(result)}"
+        return _problem(study, view, result, f"told two jobs: {said}; a trial has one job")
+    return None
+
+
+def _held_job(
+    study: SweepStudy, view: _View, result: Result, attrs: dict[str, Any]
+) -> Problem | None:
+    """A conflict when the study holds another job for the trial than the result names."""
+    held, told = view.stored.get("job_id"), attrs.get("job_id")
+    if held is None or told in (None, held):
+        return None
+    return _conflict(study, view, result, f"belongs to job {held}, not {told}")
+
+
+def _at(result: Result) -> str:
+    return f"{result.source}:{result.row}"
+
+
+def _same(view: _View, outcome: Outcome) -> bool:
     from optuna.trial import TrialState
 
     kind, values = outcome
@@ -206,17 +286,29 @@ _STATE_WORDS = {"COMPLETE": "complete", "FAIL": "failed", "PRUNED": "pruned"}
 
 def _describe(study: SweepStudy, view: _View) -> str:
     state = _STATE_WORDS.get(view.state.name, view.state.name.lower())
-    if view.values is None:
+    return _with_values(study, state, view.values)
+
+
+def _words(study: SweepStudy, outcome: Outcome) -> str:
+    kind, values = outcome
+    return _with_values(study, "failed" if kind == "fail" else "complete", values)
+
+
+def _with_values(study: SweepStudy, state: str, values: list[float] | None) -> str:
+    if values is None:
         return state
     shown = ", ".join(
-        f"{o.metric}={v:g}" for o, v in zip(study.sweep.objectives, view.values, strict=True)
+        f"{o.metric}={v:g}" for o, v in zip(study.sweep.objectives, values, strict=True)
     )
     return f"{state} with {shown}"
 
 
 def _conflict(study: SweepStudy, view: _View, result: Result, why: str) -> Problem:
-    key = study.key(original_number(view.trial))
-    return Problem((key,), f"{why}; tell --force to replace what the study holds", line=result.row)
+    return _problem(study, view, result, f"{why}; tell --force to replace what the study holds")
+
+
+def _problem(study: SweepStudy, view: _View, result: Result, message: str) -> Problem:
+    return Problem((study.key(original_number(view.trial)),), message, line=result.row)
 
 
 def _note_ignored(

@@ -2,10 +2,13 @@
 
 Each job object becomes a trial with the job's resolved hyperparameters, which must lie in the
 sweep's space (a value the space does not hold is refused, except that a dimension allowing
-"auto" takes it as "auto": a resolved number is what an auto request turns into). Result rows
-in the same call are then told to the new trials by job id. A job already in the study is
-skipped, so importing the same history twice changes nothing; a job ftsweep asked for itself
-(its metadata names a trial of the sweep) is told to that trial rather than added again.
+"auto" takes it as "auto": a resolved number is what an auto request turns into). A job of
+another method, or of a model the sweep does not use, is refused; so is one whose training_file
+or validation_file is not the sweep's (another experiment), unless forced, which imports it with
+a note. Result rows in the same call are then told to the new trials by job id. A job already in
+the study is skipped, so importing the same history twice changes nothing; a job ftsweep asked
+for itself (its metadata names a trial of the sweep) is told to that trial rather than added
+again.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ftsweep.api.hyperparameters import AUTO
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
 from ftsweep.study.feedback import TellReport, job_attrs, outcome_of, tell_locked
+from ftsweep.study.jobs import DATA_FILES, JobInfo
 from ftsweep.study.study import DISCARDED, JOB, ORIGIN, SweepStudy, job_info, original_number
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.space import Params, SubSpace
@@ -59,7 +63,7 @@ def import_jobs(
         ]
         rows = [r for r in results if r not in jobs]
         report.existing = len(results) - len(jobs) - sum(r.job is None for r in results)
-        creates, problems = _check(study, jobs, known, report)
+        creates, problems = _check(study, jobs, known, report, force)
         if problems:
             sources = ", ".join(dict.fromkeys(r.source for r in jobs))
             raise ResultsError(sources, problems, done="imported")
@@ -72,7 +76,7 @@ def import_jobs(
 
 
 def _check(
-    study: SweepStudy, jobs: Sequence[Result], known: set[str], report: ImportReport
+    study: SweepStudy, jobs: Sequence[Result], known: set[str], report: ImportReport, force: bool
 ) -> tuple[list[tuple[Result, Params]], list[Problem]]:
     creates: list[tuple[Result, Params]] = []
     problems: list[Problem] = []
@@ -82,12 +86,31 @@ def _check(
             report.existing += 1
             continue
         known.add(result.job.id)
+        reasons = _other_files(study, result.job, force, report.notes)
         params, reason = _params(study, result, report.notes)
-        if params is None:
-            problems.append(Problem(("job", result.job.id), reason, line=result.row))
-        else:
+        reasons += [reason] if params is None else []
+        problems += [Problem(("job", result.job.id), r, line=result.row) for r in reasons]
+        if params is not None and not reasons:
             creates.append((result, params))
     return creates, problems
+
+
+def _other_files(study: SweepStudy, job: JobInfo, force: bool, notes: list[str]) -> list[str]:
+    """Why a job trained or validated on other files than the sweep's is another experiment;
+    forced, the job is imported all the same, with a note."""
+    reasons = []
+    for name in DATA_FILES:
+        ours = getattr(study.sweep.spec, name)
+        if name in job.files and job.files[name] != ours:
+            reasons.append(f"{name} {_file(job.files[name])} is not the sweep's ({_file(ours)})")
+    if reasons and force:
+        notes.append(f"job {job.id}: {'; '.join(reasons)}: imported all the same (--force)")
+        return []
+    return [f"{r}: another experiment; import --force to take it all the same" for r in reasons]
+
+
+def _file(name: str | None) -> str:
+    return repr(name) if name else "none"
 
 
 def _params(study: SweepStudy, result: Result, notes: list[str]) -> tuple[Params | None, str]:

@@ -17,7 +17,7 @@ import base64
 import binascii
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +27,7 @@ from ftsweep.errors import Problem, ResultsError
 from ftsweep.sweep.spec import Objective
 
 __all__ = [
+    "DATA_FILES",
     "FINISHED",
     "JobInfo",
     "JobObject",
@@ -44,6 +45,9 @@ __all__ = [
 Loc = tuple[str | int, ...]
 Hyperparameters = dict[str, str | int | float]
 Finished = Literal["succeeded", "failed", "cancelled"]
+
+#: The fields of a job naming its data; a job object that leaves one out does not say it.
+DATA_FILES = ("training_file", "validation_file")
 
 #: The statuses of a job that will not change any more; any other status is "not finished".
 FINISHED: tuple[Finished, ...] = ("succeeded", "failed", "cancelled")
@@ -63,6 +67,7 @@ class JobInfo:
     finished_at: int | None
     metadata: dict[str, str]
     seed: int | None
+    files: dict[str, str | None] = field(default_factory=dict)  # the data files it states
 
 
 class _Returned(BaseModel):
@@ -108,6 +113,8 @@ class JobObject(_Returned):
     method: JobMethod | None = None
     metadata: dict[str, str] | None = None
     seed: int | None = None
+    training_file: str | None = None
+    validation_file: str | None = None
 
     @property
     def finished(self) -> Finished | None:
@@ -143,6 +150,7 @@ class JobObject(_Returned):
             finished_at=self.finished_at,
             metadata=dict(self.metadata or {}),
             seed=self.seed,
+            files={f: getattr(self, f) for f in DATA_FILES if f in self.model_fields_set},
         )
 
 

@@ -46,6 +46,7 @@ from ftsweep.study.rows import (
     Result,
     Site,
     TrialRef,
+    capped,
     row_result,
 )
 from ftsweep.sweep.spec import Objective
@@ -200,7 +201,7 @@ def _job_result(data: Mapping[str, Any], site: Site) -> Parsed:
         status=job.finished,
         values={},
         trained_tokens=job.trained_tokens,
-        error=error_text(job.error),
+        error=capped(error_text(job.error)),
         resolved=resolved,
         job=job.info(dict(resolved)),
     )
@@ -213,32 +214,44 @@ Table = list[tuple[int, dict[str, str]]]  # rows, each with the line it starts o
 
 
 def _read_csv(text: str, source: str, objectives: Sequence[Objective], trial: object) -> Found:
-    header, table, problems = _csv_table(unwrap_base64(text))
-    if problems:
-        return [], problems
-    if not table:
-        return [], []
+    header, table, ragged = _csv_table(unwrap_base64(text))
+    if not table:  # a syntax error, no rows, or only ragged ones
+        return [], ragged
     if "step" in header and not any(name in header for name in ID_FIELDS):
-        return _step_results(header, table, source, objectives, trial)
+        results, problems = _step_results(header, table, source, objectives, trial)
+        return ([], ragged + problems) if ragged else (results, problems)
     sites = ((cells, Site(source, line, line=line)) for line, cells in table)
     results, problems = _items(sites, objectives, trial, row_result)
+    problems = sorted(ragged + problems, key=lambda p: p.line or 0)
     return results, _by_column(header, problems, objectives)
 
 
 def _csv_table(text: str) -> tuple[list[str], Table, list[Problem]]:
-    """The header and the non-blank rows, each with the line it starts on (header = 1)."""
+    """The header and the non-blank rows, each with the line it starts on (header = 1).
+
+    A row with more or fewer fields than the header is left out of the table: its problem is
+    returned instead, so a shifted cell is never read under another column's name.
+    """
     reader = csv.reader(io.StringIO(text), strict=True)
     table: Table = []
+    ragged: list[Problem] = []
     try:
         header = [name.strip() for name in next(reader, [])]
         start = reader.line_num + 1
         for cells in reader:
-            if any(cell.strip() for cell in cells):
-                table.append((start, dict(zip(header, cells, strict=False))))
+            if len(cells) != len(header) and any(cell.strip() for cell in cells):
+                ragged.append(_ragged(len(cells), len(header), start))
+            elif any(cell.strip() for cell in cells):
+                table.append((start, dict(zip(header, cells, strict=True))))
             start = reader.line_num + 1
     except csv.Error as exc:
         return [], [], [Problem((), f"CSV syntax: {exc}", line=reader.line_num)]
-    return header, table, []
+    return header, table, ragged
+
+
+def _ragged(fields: int, columns: int, line: int) -> Problem:
+    message = f"row has {fields} field{'s' if fields != 1 else ''}, the header {columns}"
+    return Problem((), message, line=line)
 
 
 def _by_column(

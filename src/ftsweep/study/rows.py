@@ -1,11 +1,13 @@
 """A trial's result as one record, and one result row (a CSV row or a JSON object) read into it.
 
-A row names its trial by a `trial` (number), `ftsweep_trial` (key) or `job_id` field and carries
-a value for each objective metric (`scores.<metric>` also counts), an optional `status`,
-`trained_tokens` and `error`. Empty cells are missing values. A row without a status that
-carries its metrics succeeded; `failed` and `cancelled` rows need no metrics and keep none; a row
-not finished yet (validating_files, queued, running, paused) has status None and no values.
-Reading files and telling their formats apart is `ftsweep.study.results`.
+A row names its trial by a `trial` (number), `ftsweep_trial` (key) or `job_id` field (a number
+and a key that name different trials are refused) and carries a value for each objective metric
+(`scores.<metric>` also counts), an optional `status`, `trained_tokens` and `error`. Empty cells
+are missing values. A row without a status that carries its metrics succeeded; `failed` and
+`cancelled` rows need no metrics and keep none; a row not finished yet (validating_files, queued,
+running, paused) has status None and no values. An error text (a row's or a job's) is cut to its
+first ERROR_LIMIT characters, the cut marked, so a study attribute stays small. Reading files and
+telling their formats apart is `ftsweep.study.results`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ftsweep.study.jobs import (
 from ftsweep.sweep.spec import Objective
 
 __all__ = [
+    "ERROR_LIMIT",
     "ID_FIELDS",
     "NO_TRIAL",
     "NO_VALUE",
@@ -38,6 +41,8 @@ __all__ = [
     "Result",
     "Site",
     "TrialRef",
+    "capped",
+    "key_number",
     "row_result",
 ]
 
@@ -59,6 +64,16 @@ STATUS_RULE = (
 )
 NO_TRIAL = "the row names no trial: give its trial number, ftsweep_trial key or job_id"
 NO_VALUE = "no value; a row that succeeded needs every objective metric"
+
+#: The most characters of an error text a Result keeps (a study attribute should stay small).
+ERROR_LIMIT = 2000
+
+
+def capped(error: str | None) -> str | None:
+    """An error text cut to its first ERROR_LIMIT characters, the cut marked."""
+    if error is None or len(error) <= ERROR_LIMIT:
+        return error
+    return f"{error[:ERROR_LIMIT]} … ({len(error) - ERROR_LIMIT:,} characters cut)"
 
 
 class TrialRef(NamedTuple):
@@ -151,7 +166,7 @@ class _Row:
     def error(self) -> str | None:
         """Why the job failed: a string, or a job's error object (`code: message`)."""
         value = self.cell("error")
-        return error_text(value) if isinstance(value, Mapping) else self.text("error")
+        return capped(error_text(value) if isinstance(value, Mapping) else self.text("error"))
 
     def status(self) -> Finished | None:
         """The row's status; a row that states none succeeded, if its metrics are there."""
@@ -175,6 +190,12 @@ class _Row:
         return number
 
 
+def key_number(key: str) -> int | None:
+    """The trial number at the end of a key (`dpo-beta-0007` is 7), whatever its sweep."""
+    digits = key.rpartition("-")[2]
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
 def row_result(cells: Mapping[str, object], site: Site, objectives: Sequence[Objective]) -> Parsed:
     """One result row as a Result, or None and every problem the row has."""
     row = _Row(cells, site)
@@ -182,6 +203,10 @@ def row_result(cells: Mapping[str, object], site: Site, objectives: Sequence[Obj
     if all(row.cell(name) is None for name in ID_FIELDS):
         row.fail("trial", NO_TRIAL)
     trial, key, job_id = row.count("trial"), row.text("ftsweep_trial"), row.text("job_id")
+    named = None if key is None else key_number(key)
+    if trial is not None and named not in (None, trial):
+        why = f"{key} (trial {named}) and trial {trial} name different trials"
+        row.fail("ftsweep_trial", f"{why}: correct one, or give only one")
     values: dict[str, float] = {}
     if status == "succeeded":
         found = {o.metric: row.metric(o.metric) for o in objectives}
