@@ -286,6 +286,13 @@ def test_sampling_params_all_fields() -> None:
         ({"reasoning_effort": "default"}, "'none', 'minimal', 'low', 'medium', 'high' or 'xhigh'"),
         ({"reasoning_effort": "max"}, "'none', 'minimal', 'low', 'medium', 'high' or 'xhigh'"),
         ({"top_k": 5}, "Extra inputs are not permitted"),
+        ({"max_completions_tokens": 2**31}, "less than or equal to 2147483647"),
+        ({"seed": 2**32}, "less than or equal to 2147483647"),
+        ({"seed": -1}, "greater than or equal to 0"),
+        ({"temperature": 2.5}, "less than or equal to 2"),
+        ({"temperature": -0.1}, "greater than or equal to 0"),
+        ({"top_p": 1.5}, "less than or equal to 1"),
+        ({"top_p": float("nan")}, "finite number"),
     ],
 )
 def test_sampling_params_rules(params: dict[str, Any], message: str) -> None:

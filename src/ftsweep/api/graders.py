@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from ftsweep.api.common import MAX_SEED
 from ftsweep.api.formulas import check_calculate_output
 from ftsweep.api.templates import check_templates, references
 
@@ -181,13 +182,13 @@ class PythonGrader(_Model):
 
 
 class SamplingParams(_Model):
-    """Sampling parameters of a score model grader."""
+    """Sampling parameters of a score model grader, in the ranges the API's sampling takes."""
 
-    max_completions_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_completions_tokens: Annotated[StrictInt, Field(ge=1, le=MAX_SEED)] | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
-    seed: StrictInt | None = None
-    temperature: _Number | None = None
-    top_p: _Number | None = None
+    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] | None = None
+    temperature: Annotated[_Number, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[_Number, Field(ge=0, le=1)] | None = None
 
 
 class ScoreModelGrader(_Model):

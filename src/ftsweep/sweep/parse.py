@@ -7,6 +7,7 @@ and each mapping may hold a `zip` list of dimension-name groups that advance tog
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from ftsweep.sweep.dimensions import (
     RangeError,
     Value,
 )
-from ftsweep.sweep.space import Axis, Space, SubSpace
+from ftsweep.sweep.space import MAX_SPACE_SIZE, Axis, Space, SubSpace
 
 __all__ = ["RANGE_KEYS", "parse_space"]
 
@@ -54,7 +55,11 @@ def parse_space(
                 out.add(loc, "no model: give `model` at the top level or as a dimension", None)
     if out.problems or any(s is None for s in subs):
         return None, out.problems
-    return Space(tuple(s for s in subs if s is not None)), []
+    space = Space(tuple(s for s in subs if s is not None))
+    if space.size is not None and space.size > MAX_SPACE_SIZE:
+        rule = f"has more than {MAX_SPACE_SIZE} configurations, more than can be indexed"
+        return None, [Problem(("space",), rule + "; narrow its ranges", space.size)]
+    return space, []
 
 
 def _sub_locs(raw: Any) -> list[Loc]:
@@ -222,6 +227,7 @@ def _check_range_fields(
         isinstance(step, bool)
         or not isinstance(step, int | float)
         or (rule.kind == "int" and not isinstance(step, int))
+        or not math.isfinite(step)
     ):
-        kind = "an integer" if rule.kind == "int" else "a number"
+        kind = "an integer" if rule.kind == "int" else "a finite number"
         out.add((*loc, "step"), f"must be {kind}", step)

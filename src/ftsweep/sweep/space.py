@@ -5,15 +5,19 @@ product of their axes) and the space itself (the union of its sub-spaces).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from ftsweep.sweep.dimensions import Dimension, Value
 
-__all__ = ["Axis", "Params", "Space", "SubSpace"]
+__all__ = ["MAX_SPACE_SIZE", "Axis", "Params", "Space", "SubSpace"]
 
 Params = dict[str, Value]
+#: The most configurations a space may have: a grid's length and a plan's count are Python
+#: sizes (`len`, `islice`), which stop at sys.maxsize.
+MAX_SPACE_SIZE = sys.maxsize
 
 
 @dataclass(frozen=True)
