@@ -396,6 +396,43 @@ def test_grid_over_an_infinite_dimension_of_a_union(load: Load) -> None:
     assert problem.path == "space[1].beta" and problem.line == line_of(text, "beta")
 
 
+def test_overlapping_sub_spaces_are_refused_at_the_later_one(load: Load) -> None:
+    text = sweep_yaml(space="  - n_epochs: [1, 2]\n  - n_epochs: [1, 2]\n")
+    (problem,) = refused(load, text, r"1 problem")
+    assert problem.render() == (
+        f":{line_of(text, 'n_epochs', line_of(text, 'n_epochs') + 1)}:5: space[1]: overlaps"
+        " space[0]: both hold n_epochs=1, which would run twice; the sub-spaces of a union must"
+        " not share a configuration"
+    )
+
+
+def test_sub_spaces_that_overlap_only_in_a_continuous_range_are_refused(load: Load) -> None:
+    text = sweep_yaml(
+        "dpo",
+        "  - {beta: {low: 0.1, high: 1.0}, n_epochs: [1, 2]}\n"
+        "  - {beta: {low: 0.5, high: 2.0}, n_epochs: {low: 2, high: 4}}\n"
+        "  - {beta: {low: 1.5, high: 2.0}, n_epochs: 1}\n",
+        "max_trials: 10\n",
+    )
+    (problem,) = refused(
+        load, text, r"space\[1\]: overlaps space\[0\]: both hold beta=0.5, n_epochs=2"
+    )
+    assert problem.line == line_of(text, "low: 0.5")
+
+
+def test_disjoint_sub_spaces_plan_each_configuration_once(load: Load) -> None:
+    text = sweep_yaml(
+        space="  - {n_epochs: [1, 2], batch_size: [auto, 4]}\n"
+        "  - {n_epochs: [1, 2], batch_size: [8, 16]}\n"
+        "  - {n_epochs: [3], batch_size: {low: 1, high: 16}}\n",
+        rest="strategy: grid\n",
+    )
+    sweep = load(text)
+    trials = [t.params for t in plan(sweep)]
+    assert sweep.space.size == len(trials) == 24
+    assert len({tuple(sorted(p.items(), key=str)) for p in trials}) == 24
+
+
 def test_a_finite_float_range_makes_a_grid(load: Load) -> None:
     text = sweep_yaml("dpo", "  beta: {low: 0.1, high: 0.5, step: 0.1}\n", "strategy: grid\n")
     sweep = load(text)
