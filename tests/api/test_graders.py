@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ftsweep.api.formulas import check_calculate_output
 from ftsweep.api.graders import (
     EVALUATION_METRICS,
     MAX_PYTHON_SOURCE_BYTES,
@@ -400,69 +400,14 @@ def test_multi_cannot_contain_a_single_multi() -> None:
 
 # --- calculate_output ------------------------------------------------------------------------
 
-NAMES = ["accuracy", "style"]
 
-
-@pytest.mark.parametrize(
-    "formula",
-    [
-        "accuracy",
-        "0.5 * accuracy + 0.5 * style",
-        "(accuracy+style)/2",
-        "accuracy ^ 2 - style",
-        "min(accuracy, style)",
-        "max(abs(accuracy - 1), floor(style), ceil(style))",
-        "exp(accuracy) + sqrt(style) + log(1e-3 + style)",
-        "-accuracy + .5 + 2.",
-    ],
-)
-def test_calculate_output_takes_formulas(formula: str) -> None:
-    check_calculate_output(formula, NAMES)
-
-
-def test_calculate_output_names_an_unknown_variable() -> None:
+def test_calculate_output_is_checked_against_the_graders_names() -> None:
     expected = (
-        "calculate_output uses 'foo', which is not one of its graders (accuracy, style)"
+        "calculate_output: column 12: 'foo' is not one of its graders (accuracy, style)"
         " nor an allowed function"
     )
-    with pytest.raises(ValidationError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValidationError, match=re.escape(expected)):
         parse_grader(multi(formula="accuracy + foo"))
-
-
-@pytest.mark.parametrize(
-    ("formula", "token"),
-    [
-        ("accuracy % 2", "%"),
-        ("accuracy ** 2", r"\*\*"),
-        ("style.score", r"\."),
-        ("accuracy == style", "=="),
-        ("{{ item.x }}", r"\{\{"),
-        ("accuracy + é", "é"),
-        ("accuracy + 2 ≥ style", "≥"),
-    ],
-)
-def test_calculate_output_names_a_bad_symbol(formula: str, token: str) -> None:
-    with pytest.raises(ValueError, match=rf"calculate_output uses '{token}', which is not allowed"):
-        check_calculate_output(formula, NAMES)
-
-
-@pytest.mark.parametrize("formula", ["pow(accuracy, 2)", "accuracy_score", "Accuracy"])
-def test_calculate_output_refuses_other_names(formula: str) -> None:
-    with pytest.raises(ValueError, match="which is not one of its graders"):
-        check_calculate_output(formula, NAMES)
-
-
-@pytest.mark.parametrize(
-    ("formula", "message"),
-    [
-        ("(accuracy", "unclosed '\\('"),
-        ("accuracy)", "unmatched '\\)'"),
-        ("  ", "must not be empty"),
-    ],
-)
-def test_calculate_output_shape(formula: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        check_calculate_output(formula, NAMES)
 
 
 # --- templates -------------------------------------------------------------------------------
