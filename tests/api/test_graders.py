@@ -188,13 +188,39 @@ def test_cosine_is_refused_for_reinforcement_inside_multi() -> None:
 
 
 def test_python_source_is_data_and_never_run() -> None:
-    source = "import os\nos._exit(3)\nraise SystemExit(4)\n"
+    source = "import os\nos._exit(3)\nraise SystemExit(4)\ndef grade(sample, item):\n    return 1\n"
     grader = PythonGrader.model_validate(python_grader(source=source, image_tag="2025-05-08"))
     assert grader.source == source and grader.image_tag == "2025-05-08"
 
 
 def test_python_source_just_under_the_limit_is_taken() -> None:
-    PythonGrader.model_validate(python_grader(source="#" * (MAX_PYTHON_SOURCE_BYTES - 1)))
+    source = GRADE + "#" * (MAX_PYTHON_SOURCE_BYTES - 1 - len(GRADE))
+    PythonGrader.model_validate(python_grader(source=source))
+
+
+GRADE = "def grade(sample, item):\n    return 1.0\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "def grade(sample, item):\n    return 1.0 +\n",
+            "python grader source does not compile: invalid syntax (line 2, column 17)",
+        ),
+        (
+            "def grade(sample, item)\n    return 1\n",
+            "python grader source does not compile: expected ':' (line 1, column 24)",
+        ),
+        ("x = 1\0", "python grader source does not compile: source code string cannot contain"),
+        ("return 1\n", "python grader source does not compile: 'return' outside function (line 1"),
+        ("def score(sample, item):\n    return 1\n", "must define grade(sample, item)"),
+        ("class G:\n    def grade(self): ...\n", "must define grade(sample, item)"),
+    ],
+)
+def test_python_source_must_compile_and_define_grade(source: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        PythonGrader.model_validate(python_grader(source=source))
 
 
 def test_python_source_of_256_kib_is_refused() -> None:
