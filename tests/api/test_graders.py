@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ftsweep.api.formulas import check_calculate_output
 from ftsweep.api.graders import (
     EVALUATION_METRICS,
     MAX_PYTHON_SOURCE_BYTES,
@@ -188,13 +188,39 @@ def test_cosine_is_refused_for_reinforcement_inside_multi() -> None:
 
 
 def test_python_source_is_data_and_never_run() -> None:
-    source = "import os\nos._exit(3)\nraise SystemExit(4)\n"
+    source = "import os\nos._exit(3)\nraise SystemExit(4)\ndef grade(sample, item):\n    return 1\n"
     grader = PythonGrader.model_validate(python_grader(source=source, image_tag="2025-05-08"))
     assert grader.source == source and grader.image_tag == "2025-05-08"
 
 
 def test_python_source_just_under_the_limit_is_taken() -> None:
-    PythonGrader.model_validate(python_grader(source="#" * (MAX_PYTHON_SOURCE_BYTES - 1)))
+    source = GRADE + "#" * (MAX_PYTHON_SOURCE_BYTES - 1 - len(GRADE))
+    PythonGrader.model_validate(python_grader(source=source))
+
+
+GRADE = "def grade(sample, item):\n    return 1.0\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "def grade(sample, item):\n    return 1.0 +\n",
+            "python grader source does not compile: invalid syntax (line 2, column 17)",
+        ),
+        (
+            "def grade(sample, item)\n    return 1\n",
+            "python grader source does not compile: expected ':' (line 1, column 24)",
+        ),
+        ("x = 1\0", "python grader source does not compile: source code string cannot contain"),
+        ("return 1\n", "python grader source does not compile: 'return' outside function (line 1"),
+        ("def score(sample, item):\n    return 1\n", "must define grade(sample, item)"),
+        ("class G:\n    def grade(self): ...\n", "must define grade(sample, item)"),
+    ],
+)
+def test_python_source_must_compile_and_define_grade(source: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        PythonGrader.model_validate(python_grader(source=source))
 
 
 def test_python_source_of_256_kib_is_refused() -> None:
@@ -286,6 +312,13 @@ def test_sampling_params_all_fields() -> None:
         ({"reasoning_effort": "default"}, "'none', 'minimal', 'low', 'medium', 'high' or 'xhigh'"),
         ({"reasoning_effort": "max"}, "'none', 'minimal', 'low', 'medium', 'high' or 'xhigh'"),
         ({"top_k": 5}, "Extra inputs are not permitted"),
+        ({"max_completions_tokens": 2**31}, "less than or equal to 2147483647"),
+        ({"seed": 2**32}, "less than or equal to 2147483647"),
+        ({"seed": -1}, "greater than or equal to 0"),
+        ({"temperature": 2.5}, "less than or equal to 2"),
+        ({"temperature": -0.1}, "greater than or equal to 0"),
+        ({"top_p": 1.5}, "less than or equal to 1"),
+        ({"top_p": float("nan")}, "finite number"),
     ],
 )
 def test_sampling_params_rules(params: dict[str, Any], message: str) -> None:
@@ -393,69 +426,14 @@ def test_multi_cannot_contain_a_single_multi() -> None:
 
 # --- calculate_output ------------------------------------------------------------------------
 
-NAMES = ["accuracy", "style"]
 
-
-@pytest.mark.parametrize(
-    "formula",
-    [
-        "accuracy",
-        "0.5 * accuracy + 0.5 * style",
-        "(accuracy+style)/2",
-        "accuracy ^ 2 - style",
-        "min(accuracy, style)",
-        "max(abs(accuracy - 1), floor(style), ceil(style))",
-        "exp(accuracy) + sqrt(style) + log(1e-3 + style)",
-        "-accuracy + .5 + 2.",
-    ],
-)
-def test_calculate_output_takes_formulas(formula: str) -> None:
-    check_calculate_output(formula, NAMES)
-
-
-def test_calculate_output_names_an_unknown_variable() -> None:
+def test_calculate_output_is_checked_against_the_graders_names() -> None:
     expected = (
-        "calculate_output uses 'foo', which is not one of its graders (accuracy, style)"
+        "calculate_output: column 12: 'foo' is not one of its graders (accuracy, style)"
         " nor an allowed function"
     )
-    with pytest.raises(ValidationError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValidationError, match=re.escape(expected)):
         parse_grader(multi(formula="accuracy + foo"))
-
-
-@pytest.mark.parametrize(
-    ("formula", "token"),
-    [
-        ("accuracy % 2", "%"),
-        ("accuracy ** 2", r"\*\*"),
-        ("style.score", r"\."),
-        ("accuracy == style", "=="),
-        ("{{ item.x }}", r"\{\{"),
-        ("accuracy + é", "é"),
-        ("accuracy + 2 ≥ style", "≥"),
-    ],
-)
-def test_calculate_output_names_a_bad_symbol(formula: str, token: str) -> None:
-    with pytest.raises(ValueError, match=rf"calculate_output uses '{token}', which is not allowed"):
-        check_calculate_output(formula, NAMES)
-
-
-@pytest.mark.parametrize("formula", ["pow(accuracy, 2)", "accuracy_score", "Accuracy"])
-def test_calculate_output_refuses_other_names(formula: str) -> None:
-    with pytest.raises(ValueError, match="which is not one of its graders"):
-        check_calculate_output(formula, NAMES)
-
-
-@pytest.mark.parametrize(
-    ("formula", "message"),
-    [
-        ("(accuracy", "unclosed '\\('"),
-        ("accuracy)", "unmatched '\\)'"),
-        ("  ", "must not be empty"),
-    ],
-)
-def test_calculate_output_shape(formula: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        check_calculate_output(formula, NAMES)
 
 
 # --- templates -------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ RANGES: list[tuple[str, list[Any], list[Any]]] = [
     ("learning_rate_multiplier", [1e-9, 0.1, 2, 1000.0, AUTO], [0, 0.0, -0.5]),
     ("beta", [1e-9, 0.1, 2, 2.0, AUTO], [0, -1, 2.0001, 3]),
     ("compute_multiplier", [0.0000101, 1, 10, AUTO], [0.00001, 0, 10.5, 11]),
-    ("eval_interval", [1, 10, 10_000, AUTO], [0, -3]),
-    ("eval_samples", [1, 10, 10_000, AUTO], [0, -3]),
+    ("eval_interval", [1, 10, 10_000, 2**31 - 1, AUTO], [0, -3, 2**31, 10**23]),
+    ("eval_samples", [1, 10, 10_000, 2**31 - 1, AUTO], [0, -3, 2**31, 10**23]),
     ("reasoning_effort", ["default", "low", "medium", "high"], [AUTO, "none", "xhigh", 1]),
 ]
 
@@ -80,8 +80,9 @@ def test_refused_values(name: str, value: Any) -> None:
         ("learning_rate_multiplier", 0, "must be a number > 0, or 'auto'"),
         ("beta", 2.5, "must be a number with 0 < x <= 2, or 'auto'"),
         ("compute_multiplier", 0.00001, r"must be a number with 1e-05 < x <= 10, or 'auto'"),
-        ("eval_interval", 0, "must be an integer >= 1, or 'auto'"),
-        ("eval_samples", 0, "must be an integer >= 1, or 'auto'"),
+        ("eval_interval", 0, "must be an integer from 1 to 2147483647, or 'auto'"),
+        ("eval_samples", 0, "must be an integer from 1 to 2147483647, or 'auto'"),
+        ("eval_samples", 2**31, "must be an integer from 1 to 2147483647, or 'auto'"),
     ],
 )
 def test_range_messages(name: str, value: Any, message: str) -> None:

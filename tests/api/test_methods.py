@@ -199,7 +199,6 @@ def test_response_format_type_is_json_schema() -> None:
 # --- round trips -----------------------------------------------------------------------------
 
 
-
 def _auto_or(numbers: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(st.just("auto"), numbers)
 

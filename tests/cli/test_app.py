@@ -46,11 +46,21 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
 
 
 @pytest.mark.parametrize("method", ["supervised", "dpo", "reinforcement"])
-def test_init_writes_a_starter_that_validates(tmp_path: Path, method: str) -> None:
+def test_init_writes_a_starter_that_validates_once_its_placeholders_are_replaced(
+    tmp_path: Path, method: str
+) -> None:
     path = tmp_path / f"{method}-sweep.yaml"
     result = runner.invoke(app, ["init", "--method", method, str(path)])
     assert result.exit_code == 0, result.output
-    assert f"method: {method}" in path.read_text()
+    text = path.read_text()
+    assert f"method: {method}" in text
+    refused = runner.invoke(app, ["validate", str(path)])
+    assert refused.exit_code == 2
+    problems = refused.output.strip().splitlines()[1:]
+    assert problems and all("is a placeholder: put the real" in line for line in problems)
+    text = text.replace("training_file: file-REPLACE-ME", "training_file: file-train")
+    text = text.replace("validation_file: file-REPLACE-ME", "validation_file: file-valid")
+    path.write_text(text.replace("REPLACE-ME-reasoning-model", "o3-mini-2025-01-31"))
     assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
 
 

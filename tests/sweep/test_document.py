@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from ftsweep.errors import Problem, SweepFileError
-from ftsweep.sweep.document import Positions, parse_document, read_document
+from ftsweep.sweep.document import (
+    MAX_ALIAS_VALUES,
+    MAX_FILE_BYTES,
+    Positions,
+    parse_document,
+    read_document,
+)
 
 YAML = """\
 name: t
@@ -143,3 +149,103 @@ def test_read_document_uses_the_suffix_case_insensitively(
 ) -> None:
     path = write_sweep('{"name": "t"}', suffix=".JSON")
     assert read_document(path)[0] == {"name": "t"}
+
+
+# --- limits: alias bombs, recursive aliases, file size, nesting ------------------------------
+
+
+def alias_bomb(levels: int) -> str:
+    """`levels` anchors, each a list of nine aliases of the one before: 9**levels values."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_the_alias_that_goes_past_the_limit() -> None:
+    text = alias_bomb(9)
+    assert len(text) < 1000
+    rule = f"aliases expand to more than {MAX_ALIAS_VALUES} values; write them out instead"
+    with pytest.raises(SweepFileError, match=rf"^f.yaml: 1 problem\nf.yaml:5:10: .*{rule}$"):
+        parse_document(text, "f.yaml", ".yaml")
+
+
+def test_aliases_within_the_limit_still_read() -> None:
+    data, positions = parse_document(alias_bomb(4), "f.yaml", ".yaml")  # 8,289 values repeated
+    assert len(data["a3"]) == 9 and data["a3"][8][8][8] == data["a0"]
+    # an aliased value is located where its alias stands
+    assert positions.locate(Problem(("a3", 2, 0), "bad")).line == 4
+
+
+def test_grader_reused_through_an_alias_reads_and_locates_each_use() -> None:
+    text = "g: &g {type: string_check, name: a}\nuses:\n  one: *g\n  two: *g\n"
+    data, positions = parse_document(text, "f.yaml", ".yaml")
+    assert data["uses"]["one"] == data["uses"]["two"] == data["g"]
+    assert positions.locate(Problem(("uses", "two", "name"), "bad")).line == 4
+
+
+def test_a_recursive_alias_is_refused() -> None:
+    with pytest.raises(SweepFileError, match=r"f.yaml:1:11: .*a recursive alias"):
+        parse_document("a: &a [1, *a]\n", "f.yaml", ".yaml")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".toml", ".json"])
+def test_text_over_the_size_limit_is_refused_before_parsing(suffix: str) -> None:
+    text = "#" * MAX_FILE_BYTES + "\n"  # not even valid TOML or JSON: the size comes first
+    size = MAX_FILE_BYTES + 1
+    rule = rf"the file is {size} bytes; a sweep file may be at most {MAX_FILE_BYTES} \(1 MiB\)"
+    with pytest.raises(SweepFileError, match=rf"^f{suffix}: 1 problem\nf{suffix}: .*{rule}$"):
+        parse_document(text, f"f{suffix}", suffix)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep("name: t\n" + "#" * MAX_FILE_BYTES)
+    with pytest.raises(SweepFileError, match=rf"the file is {MAX_FILE_BYTES + 8} bytes"):
+        read_document(path)
+    path.write_text("name: t\n" + "#" * (MAX_FILE_BYTES - 8))  # exactly the limit: read
+    assert read_document(path)[0] == {"name": "t"}
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix"), [("x: " + "[" * 50_000, ".yaml"), ("[" * 50_000, ".json")]
+)
+def test_values_nested_too_deeply_are_refused(text: str, suffix: str) -> None:
+    with pytest.raises(SweepFileError, match=r"\(top level\): values are nested too deeply$"):
+        parse_document(text, f"f{suffix}", suffix)
+
+
+# --- duplicate keys --------------------------------------------------------------------------
+
+
+def test_a_duplicate_yaml_key_is_refused_at_the_second() -> None:
+    text = "name: t\nmethod: dpo\nspace:\n  beta: 1\n  n_epochs: 2\n  beta: 2\nname: u\n"
+    with pytest.raises(SweepFileError) as exc:
+        parse_document(text, "f.yaml", ".yaml")
+    assert str(exc.value) == (
+        "f.yaml: 2 problems\n"
+        "f.yaml:6:3: space.beta: duplicate key 'beta' (first at line 4)\n"
+        "f.yaml:7:1: name: duplicate key 'name' (first at line 1)"
+    )
+
+
+def test_yaml_merge_keys_may_be_overridden() -> None:
+    text = "base: &b {n_epochs: 1, beta: 2}\nspace:\n  <<: *b\n  n_epochs: 3\n"
+    data, _ = parse_document(text, "f.yaml", ".yaml")
+    assert data["space"] == {"n_epochs": 3, "beta": 2}
+
+
+def test_a_duplicate_json_key_is_refused_with_its_path_and_line() -> None:
+    text = '{"name": "t",\n "space": [{"a": "{\\"", "b": 1},\n  {"b": 1, "b": 2}],\n "name": "u"}'
+    with pytest.raises(SweepFileError) as exc:
+        parse_document(text, "f.json", ".json")
+    assert str(exc.value) == (
+        "f.json: 2 problems\n"
+        "f.json:3:12: space[1].b: duplicate key 'b' (first at line 3)\n"
+        "f.json:4:2: name: duplicate key 'name' (first at line 1)"
+    )
+
+
+def test_a_duplicate_toml_key_is_refused_by_toml_itself() -> None:
+    with pytest.raises(SweepFileError, match=r"f.toml:2:.*TOML syntax: Cannot overwrite"):
+        parse_document('name = "t"\nname = "u"\n', "f.toml", ".toml")

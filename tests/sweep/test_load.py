@@ -15,6 +15,7 @@ from ftsweep.sweep import Sweep, load_sweep, loads_sweep, plan
 from .conftest import MODEL, by_path, line_of, problems_of, sweep_yaml
 
 Load = Callable[..., Sweep]
+FROM_1_TO_MAX = "from 1 to 2147483647, or 'auto'"
 
 
 def refused(load: Load, text: str, match: str, suffix: str = ".yaml") -> tuple[Problem, ...]:
@@ -239,15 +240,15 @@ RANGE_CASES = [
         10.5,
         "must be a number with 1e-05 < x <= 10, or 'auto'",
     ),
-    ("eval_interval", "reinforcement", "0", "", 0, "must be an integer >= 1, or 'auto'"),
-    ("eval_samples", "reinforcement", "0", "", 0, "must be an integer >= 1, or 'auto'"),
+    ("eval_interval", "reinforcement", "0", "", 0, f"must be an integer {FROM_1_TO_MAX}"),
+    ("eval_samples", "reinforcement", "0", "", 0, f"must be an integer {FROM_1_TO_MAX}"),
     (
         "eval_samples",
         "reinforcement",
         "[auto, -3]",
         "[1]",
         -3,
-        "must be an integer >= 1, or 'auto'",
+        f"must be an integer {FROM_1_TO_MAX}",
     ),
     (
         "reasoning_effort",
@@ -393,6 +394,43 @@ def test_grid_over_an_infinite_dimension_of_a_union(load: Load) -> None:
     )
     (problem,) = refused(load, text, r"space\[1\]\.beta: a grid needs finite dimensions")
     assert problem.path == "space[1].beta" and problem.line == line_of(text, "beta")
+
+
+def test_overlapping_sub_spaces_are_refused_at_the_later_one(load: Load) -> None:
+    text = sweep_yaml(space="  - n_epochs: [1, 2]\n  - n_epochs: [1, 2]\n")
+    (problem,) = refused(load, text, r"1 problem")
+    assert problem.render() == (
+        f":{line_of(text, 'n_epochs', line_of(text, 'n_epochs') + 1)}:5: space[1]: overlaps"
+        " space[0]: both hold n_epochs=1, which would run twice; the sub-spaces of a union must"
+        " not share a configuration"
+    )
+
+
+def test_sub_spaces_that_overlap_only_in_a_continuous_range_are_refused(load: Load) -> None:
+    text = sweep_yaml(
+        "dpo",
+        "  - {beta: {low: 0.1, high: 1.0}, n_epochs: [1, 2]}\n"
+        "  - {beta: {low: 0.5, high: 2.0}, n_epochs: {low: 2, high: 4}}\n"
+        "  - {beta: {low: 1.5, high: 2.0}, n_epochs: 1}\n",
+        "max_trials: 10\n",
+    )
+    (problem,) = refused(
+        load, text, r"space\[1\]: overlaps space\[0\]: both hold beta=0.5, n_epochs=2"
+    )
+    assert problem.line == line_of(text, "low: 0.5")
+
+
+def test_disjoint_sub_spaces_plan_each_configuration_once(load: Load) -> None:
+    text = sweep_yaml(
+        space="  - {n_epochs: [1, 2], batch_size: [auto, 4]}\n"
+        "  - {n_epochs: [1, 2], batch_size: [8, 16]}\n"
+        "  - {n_epochs: [3], batch_size: {low: 1, high: 16}}\n",
+        rest="strategy: grid\n",
+    )
+    sweep = load(text)
+    trials = [t.params for t in plan(sweep)]
+    assert sweep.space.size == len(trials) == 24
+    assert len({tuple(sorted(p.items(), key=str)) for p in trials}) == 24
 
 
 def test_a_finite_float_range_makes_a_grid(load: Load) -> None:
@@ -779,7 +817,7 @@ def test_toml_and_json_problems_have_paths_but_no_lines(load: Load) -> None:
     assert [(p.path, p.line) for p in problems] == [("max_trials", None), ("space.beta", None)]
     toml = SAME_TOML.replace("max_trials = 8", "max_trials = 0")
     (problem,) = refused(
-        load, toml, r"max_trials: Input should be greater than or equal to 1 \(got 0\)", ".toml"
+        load, toml, r"max_trials: must be an integer from 1 to 1000000: .* \(got 0\)", ".toml"
     )
     assert problem.path == "max_trials" and problem.value == 0
 

@@ -100,7 +100,7 @@ def test_zip_in_a_subspace_and_at_the_top() -> None:
         ),
         ({"beta": {"low": 0.1, "high": 1, "auto": 1}}, "space.beta.auto", "must be true or false"),
         ({"beta": {"low": 0.1, "high": 1, "num": 2.0}}, "space.beta.num", "must be an integer"),
-        ({"beta": {"low": 0.1, "high": 1, "step": "x"}}, "space.beta.step", "must be a number"),
+        ({"beta": {"low": 0.1, "high": 1, "step": "x"}}, "space.beta.step", "a finite number"),
         ({"n_epochs": {"low": 1, "high": 5, "step": 1.5}}, "space.n_epochs.step", "an integer"),
         ({"n_epochs": {"low": 1, "high": 5.0}}, "space.n_epochs.high", "5.0 is not an integer"),
         (

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ftsweep.sweep import loads_sweep
 from ftsweep.sweep.dimensions import Categorical, FloatRange, IntRange
-from ftsweep.sweep.space import Axis, Space, SubSpace
+from ftsweep.sweep.grid import Grid
+from ftsweep.sweep.space import UNDECIDED, Axis, Space, SubSpace, shared_point
 
 from .conftest import sweep_yaml
 
@@ -120,3 +123,107 @@ def test_sizes_from_a_sweep_file() -> None:
     assert second.size == 6 * 7
     assert space.size == 12 + 42
     assert "model" in first.names and "model" not in second.names
+
+
+# --- overlapping sub-spaces ------------------------------------------------------------------
+
+
+def product(*dims: Categorical | IntRange | FloatRange) -> SubSpace:
+    return SubSpace(tuple(Axis((d,)) for d in dims))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (Categorical("n_epochs", (1, 2)), Categorical("n_epochs", (2, 3)), 2),
+        (Categorical("n_epochs", (1, 2)), Categorical("n_epochs", (3, 4)), None),
+        (Categorical("n_epochs", (1, 2)), IntRange("n_epochs", 2, 9), 2),
+        (Categorical("n_epochs", ("auto", 1)), IntRange("n_epochs", 2, 9, auto=True), "auto"),
+        (IntRange("n_epochs", 1, 9, step=2), IntRange("n_epochs", 2, 9, step=2), None),
+        (
+            IntRange("eval_samples", 1, 10**12, step=6),
+            IntRange("eval_samples", 4, 10**12, step=9),
+            13,
+        ),
+        (
+            IntRange("eval_samples", 1, 10**12, step=6),
+            IntRange("eval_samples", 2, 10**12, step=6),
+            None,
+        ),
+        (FloatRange("beta", 0.1, 1.0), FloatRange("beta", 0.5, 2.0), 0.5),
+        (FloatRange("beta", 0.1, 1.0), FloatRange("beta", 1.5, 2.0), None),
+        (FloatRange("beta", 0.1, 1.0, num=4), FloatRange("beta", 0.5, 2.0), 0.7),
+        (FloatRange("beta", 0.1, 1.0, step=0.2), FloatRange("beta", 0.2, 1.0, step=0.2), None),
+        (Categorical("model", ("a", "b")), Categorical("model", ("b",)), "b"),
+    ],
+)
+def test_shared_point_of_single_dimensions(
+    a: Categorical | IntRange | FloatRange, b: Categorical | IntRange | FloatRange, expected: object
+) -> None:
+    for first, second in ((a, b), (b, a)):
+        point = shared_point(product(first), product(second))
+        assert point == (None if expected is None else {a.name: expected})
+
+
+def test_sub_spaces_of_different_dimensions_share_nothing() -> None:
+    assert shared_point(product(N_EPOCHS), product(N_EPOCHS, BATCH)) is None
+
+
+def test_one_disjoint_dimension_makes_sub_spaces_disjoint() -> None:
+    small = product(N_EPOCHS, Categorical("batch_size", (2, 4)))
+    large = product(N_EPOCHS, Categorical("batch_size", (32,)))
+    assert shared_point(small, large) is None
+    assert shared_point(small, product(N_EPOCHS, BATCH)) is None
+    assert shared_point(small, product(N_EPOCHS, IntRange("batch_size", 4, 8))) == {
+        "n_epochs": 1,
+        "batch_size": 4,
+    }
+
+
+def test_zipped_dimensions_overlap_only_in_their_pairs() -> None:
+    zipped = SubSpace((Axis((N_EPOCHS, LR)),))  # (1, 0.5), (2, 1.0), (3, 2.0)
+    crossed = product(
+        Categorical("n_epochs", (1, 2)), Categorical("learning_rate_multiplier", (1.0,))
+    )
+    assert shared_point(zipped, crossed) == {"n_epochs": 2, "learning_rate_multiplier": 1.0}
+    apart = product(Categorical("n_epochs", (1,)), Categorical("learning_rate_multiplier", (1.0,)))
+    assert shared_point(zipped, apart) is None
+    assert shared_point(apart, zipped) is None
+
+
+def test_crossing_zips_over_continuous_ranges_are_undecided() -> None:
+    x, y = IntRange("n_epochs", 1, 3), Categorical("batch_size", (1, 2, 3))
+    z = Categorical("learning_rate_multiplier", (0.5, 1.0, 2.0))
+    a = SubSpace((Axis((x, y)), Axis((FloatRange("learning_rate_multiplier", 0.1, 4.0),))))
+    b = SubSpace((Axis((FloatRange("n_epochs", 1, 3),)), Axis((y, z))))
+    assert shared_point(a, b) is UNDECIDED
+    assert shared_point(a, SubSpace((Axis((x,)), Axis((y, z))))) == {
+        "n_epochs": 1,
+        "batch_size": 1,
+        "learning_rate_multiplier": 0.5,
+    }
+
+
+small_choices = st.lists(st.integers(1, 6), min_size=1, max_size=4, unique=True)
+
+
+@given(
+    st.lists(small_choices, min_size=2, max_size=2),
+    st.lists(small_choices, min_size=2, max_size=2),
+    st.booleans(),
+)
+def test_shared_point_agrees_with_listing_both_grids(
+    first: list[list[int]], second: list[list[int]], zip_first: bool
+) -> None:
+    names = ("n_epochs", "batch_size")
+    dims = [Categorical(n, tuple(v)) for n, v in zip(names, first, strict=True)]
+    if zip_first and len(first[0]) == len(first[1]):
+        a = SubSpace((Axis(tuple(dims)),))
+    else:
+        a = product(*dims)
+    b = product(*(Categorical(n, tuple(v)) for n, v in zip(names, second, strict=True)))
+    common = [p for p in Grid(Space((a,))) if b.contains(p)]
+    point = shared_point(a, b)
+    assert (point is None) == (not common)
+    if point is not None:
+        assert a.contains(point) and b.contains(point)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ftsweep.api.job import JobRequest
+from ftsweep.errors import SweepFileError
 from ftsweep.sweep import Sweep, load_sweep, plan
 from ftsweep.sweep.starters import starter
 
@@ -21,9 +22,29 @@ EXPECTED = {
 }
 
 
+def filled(text: str) -> str:
+    """A starter with its placeholders replaced, as its comments tell the user to."""
+    text = text.replace("training_file: file-REPLACE-ME", "training_file: file-train")
+    text = text.replace("validation_file: file-REPLACE-ME", "validation_file: file-valid")
+    return text.replace("REPLACE-ME-reasoning-model", "o3-mini-2025-01-31")
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED))
+def test_a_starter_as_written_is_refused_for_its_placeholders_alone(
+    method: str, load: Callable[..., Sweep]
+) -> None:
+    with pytest.raises(SweepFileError) as exc:
+        load(starter(method, f"my-{method}", f"sweeps/{method}.yaml"))
+    expected = ["training_file", "validation_file"]
+    if method == "reinforcement":
+        expected.insert(0, "model")
+    assert [p.path for p in exc.value.problems] == expected
+    assert all(p.message.startswith("is a placeholder: put the real ") for p in exc.value.problems)
+
+
 @pytest.mark.parametrize("method", sorted(EXPECTED))
 def test_starter_loads_and_plans(method: str, load: Callable[..., Sweep]) -> None:
-    text = starter(method, f"my-{method}", f"sweeps/{method}.yaml")
+    text = filled(starter(method, f"my-{method}", f"sweeps/{method}.yaml"))
     sweep = load(text)
     assert sweep.name == f"my-{method}" and sweep.method == method
     strategy, count = EXPECTED[method]
@@ -42,10 +63,11 @@ def test_starter_mentions_its_path_and_says_what_to_replace(method: str) -> None
     text = starter(method, "x", "sweeps/x.yaml")
     assert "ftsweep validate sweeps/x.yaml" in text and "ftsweep plan sweeps/x.yaml" in text
     assert "file-REPLACE-ME" in text
+    assert "First replace every REPLACE-ME with your\n# own value" in text
     assert text.startswith("# A ftsweep sweep file.")
 
 
 def test_a_starter_with_an_odd_path_still_loads(write_sweep: Callable[..., Path]) -> None:
     # braces and colons in a path do not break the YAML
-    path = write_sweep(starter("dpo", "d", "odd {name}: dir/d.yaml"))
+    path = write_sweep(filled(starter("dpo", "d", "odd {name}: dir/d.yaml")))
     assert load_sweep(path).name == "d"

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from ftsweep.api.common import MAX_SEED
 from ftsweep.api.formulas import check_calculate_output
 from ftsweep.api.templates import check_templates, references
 
@@ -163,6 +164,26 @@ class TextSimilarityGrader(_Model):
     evaluation_metric: EvaluationMetric
 
 
+def _defines_grade(source: str) -> str:
+    """Compile (never run) a python grader's source and find its `grade` function."""
+    import ast
+
+    try:
+        compile(source, "<grader>", "exec", dont_inherit=True)  # compiled, never run
+        tree = ast.parse(source, "<grader>")
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        raise ValueError(f"python grader source does not compile: {exc.msg} ({where})") from None
+    except ValueError as exc:  # a NUL byte in the source
+        raise ValueError(f"python grader source does not compile: {exc}") from None
+    defined = {
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    if "grade" not in defined:
+        raise ValueError("python grader source must define grade(sample, item) at its top level")
+    return source
+
+
 class PythonGrader(_Model):
     """Runs `grade(sample, item)` on the vendor's side; the source is never executed here."""
 
@@ -177,17 +198,17 @@ class PythonGrader(_Model):
         size = len(source.encode("utf-8"))
         if size >= MAX_PYTHON_SOURCE_BYTES:
             raise ValueError(f"python grader source is {size} bytes; it must be under 256 KiB")
-        return source
+        return _defines_grade(source)
 
 
 class SamplingParams(_Model):
-    """Sampling parameters of a score model grader."""
+    """Sampling parameters of a score model grader, in the ranges the API's sampling takes."""
 
-    max_completions_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_completions_tokens: Annotated[StrictInt, Field(ge=1, le=MAX_SEED)] | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
-    seed: StrictInt | None = None
-    temperature: _Number | None = None
-    top_p: _Number | None = None
+    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] | None = None
+    temperature: Annotated[_Number, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[_Number, Field(ge=0, le=1)] | None = None
 
 
 class ScoreModelGrader(_Model):

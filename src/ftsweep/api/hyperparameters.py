@@ -31,6 +31,9 @@ METHODS: tuple[MethodName, ...] = ("supervised", "dpo", "reinforcement")
 ReasoningEffort = Literal["default", "low", "medium", "high"]
 
 _ALL = frozenset(METHODS)
+#: The spec sets no upper bound on eval_interval and eval_samples; ftsweep takes the API's
+#: largest integer (a job's seed goes up to it too), which every later step can hold.
+_MAX_INT = 2147483647
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,12 @@ RULES: dict[str, HyperparameterRule] = {
             high=10,
             low_open=True,
         ),
-        HyperparameterRule("eval_interval", "int", frozenset({"reinforcement"}), low=1),
-        HyperparameterRule("eval_samples", "int", frozenset({"reinforcement"}), low=1),
+        HyperparameterRule(
+            "eval_interval", "int", frozenset({"reinforcement"}), low=1, high=_MAX_INT
+        ),
+        HyperparameterRule(
+            "eval_samples", "int", frozenset({"reinforcement"}), low=1, high=_MAX_INT
+        ),
         HyperparameterRule("learning_rate_multiplier", "float", _ALL, low=0, low_open=True),
         HyperparameterRule("n_epochs", "int", _ALL, low=1, high=50),
         HyperparameterRule(

@@ -11,6 +11,7 @@ are exact as written: a computed 0.1 + 0.2 is 0.3, never 0.30000000000000004.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,7 @@ __all__ = [
     "IntRange",
     "RangeError",
     "Value",
+    "shared_value",
     "template_text",
 ]
 
@@ -292,7 +294,9 @@ class FloatRange(_Range):
     def contains(self, value: Value) -> bool:
         if isinstance(value, str) or self._points is None:
             return super().contains(value)
-        return any(math.isclose(value, p, rel_tol=1e-9) for p in self._points)
+        at = bisect.bisect_left(self._points, value)  # the points ascend
+        near = self._points[max(at - 1, 0) : at + 1]
+        return any(math.isclose(value, p, rel_tol=1e-9) for p in near)
 
     def text_width(self) -> int:
         if self._points is not None:
@@ -303,3 +307,50 @@ class FloatRange(_Range):
 
 
 Dimension: TypeAlias = Categorical | IntRange | FloatRange
+
+
+_ENUMERABLE = MAX_GRID_POINTS_PER_RANGE  # values listed to find one two dimensions share
+
+
+def _listed(dim: Dimension) -> list[Value] | None:
+    """The dimension's values when they are few enough to list; None for a continuous range."""
+    if dim.size is None or dim.size > _ENUMERABLE:
+        return None
+    return [dim.value_at(i) for i in range(dim.size)]
+
+
+def shared_value(a: Dimension, b: Dimension) -> Value | None:
+    """A value both dimensions (of the same hyperparameter) allow, or None when they share none.
+
+    Exact for every pair: a listed side is checked value by value against the other; what is
+    left is two continuous float ranges (intervals) or two long integer progressions.
+    """
+    if a.contains(AUTO) and b.contains(AUTO):
+        return AUTO
+    listed = sorted(
+        ((v, d) for v, d in ((_listed(a), b), (_listed(b), a)) if v is not None),
+        key=lambda pair: len(pair[0]),
+    )
+    if listed:
+        values, other = listed[0]
+        return next((v for v in values if other.contains(v)), None)
+    if isinstance(a, IntRange) and isinstance(b, IntRange):
+        return _shared_integer(a, b)
+    assert isinstance(a, _Range) and isinstance(b, _Range)
+    low, high = max(a.low, b.low), min(a.high, b.high)
+    return low if low <= high and a.contains(low) and b.contains(low) else None
+
+
+def _shared_integer(a: IntRange, b: IntRange) -> int | None:
+    """The least integer in both arithmetic progressions (low + k * step), by the CRT."""
+    step_a, step_b = a.step or 1, b.step or 1
+    gcd = math.gcd(step_a, step_b)
+    if (b.low - a.low) % gcd:
+        return None
+    lcm = step_a // gcd * step_b
+    # x = a.low + step_a * k with step_a * k = b.low - a.low (mod step_b)
+    k = (b.low - a.low) // gcd * pow(step_a // gcd, -1, step_b // gcd) % (step_b // gcd)
+    first = a.low + step_a * k
+    start = max(a.low, b.low)
+    x = first + -(-(start - first) // lcm) * lcm  # the first solution at or above start
+    return x if x <= min(a.high, b.high) else None

@@ -131,11 +131,54 @@ def _cross_checks(
     """Rules across fields, each checked once the fields it reads are valid, whatever else is
     wrong in the file, so that one error lists every problem."""
     problems = list(_method_checks(method, data)) if method is not None else []
+    problems += _placeholders(data, ())
+    validation = data.get("validation_file")
+    if validation == data.get("training_file") and validation and not _placeholders(validation, ()):
+        rule = "is the training file: a validation loss on the training data means nothing"
+        problems.append(Problem(("validation_file",), rule, data["validation_file"]))
+    if spec is not None:
+        problems += _repeated_metrics(spec)
+    return problems + _space_checks(data, spec, space)
+
+
+def _space_checks(
+    data: Mapping[str, Any], spec: SweepSpec | None, space: Space | None
+) -> list[Problem]:
+    problems: list[Problem] = []
     if space is not None and data.get("strategy") == "grid" and not space.finite:
         problems += _infinite_dimensions(space)
     if spec is not None and space is not None:
         problems += check_templates(spec, space)
     return problems
+
+
+PLACEHOLDER = "REPLACE-ME"
+
+
+def _placeholders(node: Any, loc: tuple[str | int, ...]) -> list[Problem]:
+    """Every value still holding the starter's placeholder, wherever it is."""
+    if isinstance(node, str):
+        if PLACEHOLDER not in node:
+            return []
+        field = str(loc[-1]) if loc else ""
+        what = {"model": "model name"}.get(field, "file id" if field.endswith("_file") else "value")
+        return [Problem(loc, f"is a placeholder: put the real {what} here", node)]
+    if isinstance(node, Mapping):
+        return [p for k, v in node.items() for p in _placeholders(v, (*loc, str(k)))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _placeholders(v, (*loc, i))]
+    return []
+
+
+def _repeated_metrics(spec: SweepSpec) -> Iterable[Problem]:
+    if not isinstance(spec.objective, list):
+        return
+    first: dict[str, int] = {}
+    for i, objective in enumerate(spec.objective):
+        if objective.metric in first:
+            rule = f"is the metric of objective[{first[objective.metric]}] already"
+            yield Problem(("objective", i, "metric"), rule, objective.metric)
+        first.setdefault(objective.metric, i)
 
 
 def _method_checks(method: str, data: Mapping[str, Any]) -> Iterable[Problem]:
@@ -171,7 +214,7 @@ _VOCABULARY = sorted(
 def _from_pydantic(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
-        loc = prefix + _clean_loc(error["loc"])
+        loc = _clean_loc(prefix + tuple(error["loc"]))
         if error["type"] == "extra_forbidden":
             problems.append(Problem(loc, _unknown_key(str(loc[-1]) if loc else "")))
         elif error["type"] == "missing":
@@ -200,7 +243,8 @@ def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """Drop the union-branch names pydantic puts in paths (`grader.multi.name` -> `grader.name`)."""
     out: list[str | int] = []
     for part in loc:
-        if isinstance(part, str) and ("[" in part or part in _TAGS) and out[-1:] != ["graders"]:
+        kept = out[-1:] in (["graders"], ["response_format"])  # a key there, not a union tag
+        if isinstance(part, str) and ("[" in part or part in _TAGS) and not kept:
             continue
         if part in ("str", "int", "float", "list", "dict", "tuple"):
             continue

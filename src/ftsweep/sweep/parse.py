@@ -7,7 +7,8 @@ and each mapping may hold a `zip` list of dimension-name groups that advance tog
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ftsweep.api.hyperparameters import AUTO, RULES, HyperparameterRule
@@ -19,8 +20,9 @@ from ftsweep.sweep.dimensions import (
     IntRange,
     RangeError,
     Value,
+    template_text,
 )
-from ftsweep.sweep.space import Axis, Space, SubSpace
+from ftsweep.sweep.space import MAX_SPACE_SIZE, UNDECIDED, Axis, Space, SubSpace, shared_point
 
 __all__ = ["RANGE_KEYS", "parse_space"]
 
@@ -54,7 +56,33 @@ def parse_space(
                 out.add(loc, "no model: give `model` at the top level or as a dimension", None)
     if out.problems or any(s is None for s in subs):
         return None, out.problems
-    return Space(tuple(s for s in subs if s is not None)), []
+    space = Space(tuple(s for s in subs if s is not None))
+    if overlaps := list(_overlaps(space)):
+        return None, overlaps
+    if space.size is not None and space.size > MAX_SPACE_SIZE:
+        rule = f"has more than {MAX_SPACE_SIZE} configurations, more than can be indexed"
+        return None, [Problem(("space",), rule + "; narrow its ranges", space.size)]
+    return space, []
+
+
+def _overlaps(space: Space) -> Iterable[Problem]:
+    """A union's sub-spaces must share no configuration, or its job would be planned twice."""
+    for later, sub in enumerate(space.subspaces):
+        for earlier in range(later):
+            point = shared_point(space.subspaces[earlier], sub)
+            if point is None:
+                continue
+            if point is UNDECIDED:
+                why = "their zip groups cross, so ftsweep cannot tell"
+                rule = f"may overlap space[{earlier}] ({why}): zip the same dimensions in both"
+            else:
+                shared = ", ".join(f"{n}={template_text(v)}" for n, v in point.items())
+                rule = (
+                    f"overlaps space[{earlier}]: both hold {shared}, which would run twice;"
+                    " the sub-spaces of a union must not share a configuration"
+                )
+            yield Problem(("space", later), rule)
+            break
 
 
 def _sub_locs(raw: Any) -> list[Loc]:
@@ -222,6 +250,7 @@ def _check_range_fields(
         isinstance(step, bool)
         or not isinstance(step, int | float)
         or (rule.kind == "int" and not isinstance(step, int))
+        or not math.isfinite(step)
     ):
-        kind = "an integer" if rule.kind == "int" else "a number"
+        kind = "an integer" if rule.kind == "int" else "a finite number"
         out.add((*loc, "step"), f"must be {kind}", step)

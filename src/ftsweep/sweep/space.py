@@ -4,16 +4,21 @@ product of their axes) and the space itself (the union of its sub-spaces).
 
 from __future__ import annotations
 
+import itertools
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from ftsweep.sweep.dimensions import Dimension, Value
+from ftsweep.sweep.dimensions import MAX_GRID_POINTS_PER_RANGE, Dimension, Value, shared_value
 
-__all__ = ["Axis", "Params", "Space", "SubSpace"]
+__all__ = ["MAX_SPACE_SIZE", "UNDECIDED", "Axis", "Params", "Space", "SubSpace", "shared_point"]
 
 Params = dict[str, Value]
+#: The most configurations a space may have: a grid's length and a plan's count are Python
+#: sizes (`len`, `islice`), which stop at sys.maxsize.
+MAX_SPACE_SIZE = sys.maxsize
 
 
 @dataclass(frozen=True)
@@ -158,3 +163,67 @@ class Space:
 
     def contains(self, params: Mapping[str, Value]) -> bool:
         return any(sub.contains(params) for sub in self.subspaces)
+
+
+UNDECIDED: Params = {}
+"""What `shared_point` returns when zip groups cross so that it cannot tell (never a point)."""
+
+
+def shared_point(a: SubSpace, b: SubSpace) -> Params | None:
+    """A configuration in both sub-spaces, None when they share none, or UNDECIDED.
+
+    A configuration is the mapping of its dimensions, so sub-spaces of different dimension
+    names share none. Dimensions that no zip ties are checked one by one, exactly; names tied
+    by zips (in either sub-space) are checked together, by listing the side that is finite.
+    """
+    if set(a.names) != set(b.names):
+        return None
+    point: Params = {}
+    undecided = False
+    for names in _tied(a, b):
+        found = _shared_values(names, a, b)
+        if found is None:
+            return None
+        undecided = undecided or found is UNDECIDED
+        point.update(found)
+    return UNDECIDED if undecided else point
+
+
+def _tied(a: SubSpace, b: SubSpace) -> list[set[str]]:
+    """The names of both sub-spaces, grouped so that names zipped together share a group."""
+    groups: list[set[str]] = []
+    for axis in (*a.axes, *b.axes):
+        joined = set(axis.names)
+        for group in [g for g in groups if g & joined]:
+            groups.remove(group)
+            joined |= group
+        groups.append(joined)
+    return groups
+
+
+def _shared_values(names: set[str], a: SubSpace, b: SubSpace) -> Params | None:
+    if len(names) == 1:
+        (name,) = names
+        value = shared_value(a.dimensions[name], b.dimensions[name])
+        return None if value is None else {name: value}
+    sides = [[axis for axis in sub.axes if set(axis.names) <= names] for sub in (a, b)]
+    sizes = [math.prod(axis.size or 0 for axis in axes) for axes in sides]
+    listed = [i for i in (0, 1) if all(axis.size for axis in sides[i])]
+    listed = [i for i in listed if sizes[i] <= MAX_GRID_POINTS_PER_RANGE]
+    if not listed:
+        return UNDECIDED
+    mine = min(listed, key=lambda i: sizes[i])
+    other = sides[1 - mine]
+    for chosen in itertools.product(*(range(axis.size or 0) for axis in sides[mine])):
+        point = _params(
+            sides[mine], (ax.values_at(i) for ax, i in zip(sides[mine], chosen, strict=True))
+        )
+        if all(_axis_has(axis, point) for axis in other):
+            return point
+    return None
+
+
+def _axis_has(axis: Axis, point: Params) -> bool:
+    if len(axis.dimensions) == 1:
+        return axis.dimensions[0].contains(point[axis.names[0]])
+    return axis.index_of(point) is not None

@@ -26,7 +26,7 @@ from pydantic import (
 from ftsweep.api.common import MAX_SEED, Integration
 from ftsweep.api.hyperparameters import MethodName
 
-__all__ = ["KNOWN_METRICS", "JobTemplate", "Objective", "StrategyName", "SweepSpec"]
+__all__ = ["KNOWN_METRICS", "MAX_TRIALS", "JobTemplate", "Objective", "StrategyName", "SweepSpec"]
 
 StrategyName = Literal["grid", "random", "sobol", "tpe", "gp", "cmaes", "nsga2"]
 Direction = Literal["minimize", "maximize"]
@@ -54,6 +54,9 @@ DEFAULT_METRIC: dict[str, str] = {
     "reinforcement": "valid_reward_mean",
 }
 
+#: The most trials a sweep may hand out: more fine-tuning jobs than this is a typo, not a plan.
+MAX_TRIALS = 1_000_000
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -64,6 +67,15 @@ def _sweep_name(name: str) -> str:
             "digit (it names the Optuna study and goes into every job's metadata)"
         )
     return name
+
+
+def _between(low: int, high: int, why: str) -> AfterValidator:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"must be an integer from {low} to {high}{why}")
+        return value
+
+    return AfterValidator(check)
 
 
 def _one_or_many(value: Any) -> str:
@@ -118,8 +130,10 @@ class SweepSpec(_Strict):
     training_file: NonEmpty
     validation_file: NonEmpty | None = None
     strategy: StrategyName | None = None
-    max_trials: Annotated[StrictInt, Field(ge=1)] | None = None
-    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    max_trials: (
+        Annotated[StrictInt, _between(1, MAX_TRIALS, ": more jobs is surely a typo")] | None
+    ) = None
+    seed: Annotated[StrictInt, _between(0, MAX_SEED, ", as a job's seed")] = 0
     space: Any
     zip: Any = None
     objective: (

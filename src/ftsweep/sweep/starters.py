@@ -6,11 +6,12 @@ __all__ = ["starter"]
 
 _HEAD = """\
 # A ftsweep sweep file. Check it with `ftsweep validate {path}`,
-# preview its trials with `ftsweep plan {path}`.
+# preview its trials with `ftsweep plan {path}`. First replace every REPLACE-ME with your
+# own value (your uploaded file ids, your model): validate refuses the placeholders until then.
 name: {name}   # also the Optuna study name
 method: {method}   # supervised | dpo | reinforcement
 model: {model}
-training_file: file-REPLACE-ME     # an uploaded file id
+training_file: file-REPLACE-ME     # the id of your uploaded training file
 """
 
 _SPACE_NOTE = """\
@@ -20,7 +21,7 @@ _SPACE_NOTE = """\
 
 _BODIES = {
     "supervised": """\
-validation_file: file-REPLACE-ME   # optional, but the objective below needs it
+validation_file: file-REPLACE-ME   # another file's id; optional, but the objective needs it
 strategy: grid                # grid | random | sobol | tpe | gp | cmaes | nsga2
 seed: 0
 {note}space:
@@ -35,7 +36,7 @@ job:
   suffix: "{{sweep}}-{{trial}}"   # templates: {{sweep}}, {{trial}} and any dimension
 """,
     "dpo": """\
-validation_file: file-REPLACE-ME
+validation_file: file-REPLACE-ME   # the id of your uploaded validation file
 strategy: tpe                 # learns from the results you tell it
 max_trials: 24
 seed: 0
@@ -53,7 +54,7 @@ job:
   metadata: {{team: research}}
 """,
     "reinforcement": """\
-validation_file: file-REPLACE-ME   # required for reinforcement
+validation_file: file-REPLACE-ME   # your validation file's id: required for reinforcement
 strategy: random
 max_trials: 8
 seed: 0
