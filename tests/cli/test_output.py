@@ -58,9 +58,11 @@ def command(name: str, sweep: Path) -> list[str]:
     return [name, str(sweep), *extra[name]]
 
 
-def cli(args: list[str], stdout: IO[bytes] | int = subprocess.PIPE) -> CompletedProcess[bytes]:
-    """`ftsweep ARGS` in a subprocess; its stderr is captured."""
-    command = [sys.executable, "-m", "ftsweep", *args]
+def cli(
+    args: list[str], stdout: IO[bytes] | int = subprocess.PIPE, prefix: list[str] | None = None
+) -> CompletedProcess[bytes]:
+    """`ftsweep ARGS` in a subprocess (run by `prefix`); its stderr is captured."""
+    command = [*(prefix or []), sys.executable, "-m", "ftsweep", *args]
     return subprocess.run(
         command, stdout=stdout, stderr=subprocess.PIPE, env=ENV, timeout=120, check=False
     )
@@ -190,3 +192,14 @@ def _third_line_end(data: bytes) -> int:
     for _ in range(3):
         end = data.index(b"\n", end + 1)
     return end + 1
+
+
+def test_o_on_a_read_only_mount_is_one_line(sweep: Path, tmp_path: Path) -> None:
+    from tests.study.test_storage import read_only_mount
+
+    out = tmp_path / "ro" / "plan.jsonl"
+    out.parent.mkdir()
+    prefix = read_only_mount(out.parent)
+    done = cli(["plan", str(sweep), "-f", "jsonl", "-n", "3", "-o", str(out)], prefix=prefix)
+    error = f"error: {out}: cannot be written: Read-only file system\n"
+    assert (done.returncode, done.stderr.decode()) == (1, error)
