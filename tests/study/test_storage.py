@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,3 +221,128 @@ def test_a_database_lock_that_cannot_be_taken_is_an_error_without_its_password()
     message = str(caught.value)
     assert message.startswith("storage postgresql+psycopg://ann:***@127.0.0.1:1/sweeps")
     assert "s3cret" not in message
+
+
+# --- read-only ------------------------------------------------------------------------------
+
+
+def written_journal(tmp_path: Path) -> Path:
+    """A journal holding sweep `s` with three trials handed out, the first of them told."""
+    journal = tmp_path / "studies" / "s.log"
+    study = make_study(tmp_path, sweep_text(), storage=str(journal))
+    study.ask(3)
+    tell(study, [result(trial=0, values={"full_valid_loss": 0.5}, job_id="ftjob-0")])
+    return journal
+
+
+def listing(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+def read_states(storage: object) -> list[str]:
+    import optuna
+
+    return [t.state.name for t in optuna.load_study(study_name="s", storage=storage).trials]
+
+
+def test_a_journal_opens_read_only_without_creating_or_locking_anything(tmp_path: Path) -> None:
+    journal = written_journal(tmp_path)
+    before = listing(journal.parent)
+    location = resolve_storage("a.yaml", str(journal))
+    assert location.exists()
+    assert read_states(location.open(read_only=True)) == ["COMPLETE", "RUNNING", "RUNNING"]
+    assert listing(journal.parent) == before
+
+
+def test_a_read_only_journal_sees_what_writers_append_later(tmp_path: Path) -> None:
+    import optuna
+
+    journal = written_journal(tmp_path)
+    reader = resolve_storage("a.yaml", str(journal)).open(read_only=True)
+    study = optuna.load_study(study_name="s", storage=reader)
+    assert len(study.trials) == 3
+    make_study(tmp_path, sweep_text(), storage=str(journal)).ask(2)
+    assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
+
+
+def test_a_missing_journal_is_no_study_and_nothing_is_created(tmp_path: Path) -> None:
+    location = resolve_storage(tmp_path / "a.yaml")  # the default: .ftsweep/journal.log
+    assert not location.exists()
+    with pytest.raises(StudyError, match=f"^storage {location.path}: no study: the journal file"):
+        location.open(read_only=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writing_through_a_read_only_journal_is_refused(tmp_path: Path) -> None:
+    import optuna
+
+    journal = written_journal(tmp_path)
+    before = journal.read_bytes()
+    storage = resolve_storage("a.yaml", str(journal)).open(read_only=True)
+    refused = f"^storage {journal} is open read-only: nothing is written to it$"
+    with pytest.raises(StudyError, match=refused):
+        optuna.load_study(study_name="s", storage=storage).ask()
+    with pytest.raises(StudyError, match=refused):
+        optuna.create_study(study_name="t", storage=storage)
+    assert journal.read_bytes() == before
+
+
+def test_a_last_line_still_being_written_is_left_for_the_next_read(tmp_path: Path) -> None:
+    journal = written_journal(tmp_path)
+    with journal.open("ab") as file:
+        file.write(b'{"op_code": 4, "worker_id": "x", "study_id": 0')  # no newline yet
+    storage = resolve_storage("a.yaml", str(journal)).open(read_only=True)
+    assert read_states(storage) == ["COMPLETE", "RUNNING", "RUNNING"]
+
+
+def test_a_broken_line_before_others_is_an_error(tmp_path: Path) -> None:
+    journal = written_journal(tmp_path)
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(lines[0] + b"{not json\n" + b"".join(lines[1:]))
+    location = resolve_storage("a.yaml", str(journal))
+    with pytest.raises(StudyError, match=f"^storage {journal}: line 2 is not a log entry$"):
+        location.open(read_only=True)
+
+
+def test_whether_a_database_exists(tmp_path: Path) -> None:
+    database = tmp_path / "studies.db"
+    assert not resolve_storage("a.yaml", f"sqlite:///{database}").exists()
+    database.write_bytes(b"")
+    assert resolve_storage("a.yaml", f"sqlite:///{database}").exists()
+    assert not resolve_storage("a.yaml", "sqlite:///:memory:").exists()
+    assert resolve_storage("a.yaml", "postgresql+psycopg://user@db.example/sweeps").exists()
+
+
+READER = """\
+import sys
+import optuna
+from ftsweep.study.storage import resolve_storage
+
+storage = resolve_storage("a.yaml", sys.argv[1]).open(read_only=True)
+print(*(t.state.name for t in optuna.load_study(study_name="s", storage=storage).trials))
+"""
+
+
+def read_only_mount(directory: Path) -> list[str]:
+    """A command prefix that runs its command with `directory` mounted read-only.
+
+    Tests run as root, whom file modes do not stop, so this bind-mounts the directory read-only
+    in a private mount namespace (`unshare -m`); skipped where that is not allowed.
+    """
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
+    prefix = ["unshare", "-m", "sh", "-c", script, str(directory)]
+    try:
+        probe = subprocess.run([*prefix, "touch", str(directory / "probe")], capture_output=True)
+    except FileNotFoundError:
+        pytest.skip("no unshare here to make a read-only mount")
+    if b"Read-only file system" not in probe.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {probe.stderr.decode().strip()}")
+    return prefix
+
+
+def test_a_journal_on_a_read_only_mount_is_read(tmp_path: Path) -> None:
+    journal = written_journal(tmp_path)
+    command = [*read_only_mount(journal.parent), sys.executable, "-c", READER, str(journal)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "COMPLETE RUNNING RUNNING\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -39,15 +40,23 @@ R = TypeVar("R")
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn ftsweep's errors into a message on stderr and the error's exit code."""
+    """Turn ftsweep's errors, stdout's included, into a message on stderr and an exit code.
+
+    A closed stdout pipe (`ftsweep plan ... | head`) ends the command quietly with exit code 1.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from ftsweep.io import reported_stdout
+
         try:
-            return command(*args, **kwargs)
+            with reported_stdout():
+                return command(*args, **kwargs)
         except FtsweepError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -209,4 +218,20 @@ def main() -> None:
     # it skips the scan unless the user set the variable (typer does the same for its own
     # models). Library use is unaffected.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
-    app(prog_name="ftsweep")
+    try:
+        app(prog_name="ftsweep")
+    finally:
+        _silence_broken_stdout()
+
+
+def _silence_broken_stdout() -> None:
+    """Point a stdout that cannot be written (closed pipe, full disk) at /dev/null.
+
+    The command has reported it; this spares the interpreter's flush at exit a second failure,
+    which it would print as "Exception ignored ..." (the recipe in Python's `signal` docs).
+    """
+    try:
+        sys.stdout.flush()
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -62,7 +62,6 @@ def show_plan(
     trials = plan(sweep, limit)
     if output is None:
         write_plan(trials, format, sys.stdout.buffer)  # type: ignore[arg-type]
-        sys.stdout.buffer.flush()
         return
     with atomic_output(output) as stream:
         count = write_plan(trials, format, stream)  # type: ignore[arg-type]

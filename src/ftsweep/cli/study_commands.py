@@ -72,7 +72,7 @@ def _write_batch(asked: list[AskedTrial], output: Path | None) -> None:
     lines = b"".join(orjson.dumps(a.body, option=orjson.OPT_APPEND_NEWLINE) for a in asked)
     if output is None:
         sys.stdout.buffer.write(lines)
-        sys.stdout.buffer.flush()
+        sys.stdout.buffer.flush()  # in the batch: trials that never reached stdout are discarded
         return
     with atomic_output(output) as stream:
         stream.write(lines)

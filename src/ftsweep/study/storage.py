@@ -5,23 +5,30 @@ file: no server, and for this workload much faster than SQLite (README, "Storage
 or `FTSWEEP_STORAGE` selects another: a journal file path (`*.log`, `*.journal` or
 `journal:PATH`), or any SQLAlchemy URL Optuna's RDB storage takes (`sqlite:///...`,
 `postgresql+psycopg://...`), which is how workers on many machines share one sweep.
+
+Commands that only read (`trials`, `best`) open a journal with `open(read_only=True)`: it creates
+no directory or file, takes no lock and writes nothing, so it works on a read-only mount; ask
+`exists()` first to tell a sweep that has no study yet from one that does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ftsweep.errors import StudyError
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
+    from optuna.storages.journal import BaseJournalBackend
 
 __all__ = ["ENV_VAR", "StorageLocation", "resolve_storage"]
 
@@ -44,11 +51,30 @@ class StorageLocation:
             return "journal"
         return self.url.split(":", 1)[0].split("+", 1)[0]
 
-    def open(self) -> BaseStorage:
-        """The Optuna storage object."""
+    def open(self, *, read_only: bool = False) -> BaseStorage:
+        """The Optuna storage object.
+
+        `read_only` opens a journal file without creating, locking or writing anything (a write
+        through it is a StudyError); a missing journal is a StudyError saying there is no study.
+        A database opens as usual.
+        """
+        if self.path is None:
+            return _rdb(self.url)
+        if read_only:
+            return _read_only_journal(self.path)
+        return _journal(self.path)
+
+    def exists(self) -> bool:
+        """Whether the storage holds anything: its journal file or SQLite database exists.
+
+        Other databases are taken to exist: asking would mean connecting.
+        """
         if self.path is not None:
-            return _journal(self.path)
-        return _rdb(self.url)
+            return self.path.is_file()
+        if self.kind != "sqlite":
+            return True
+        database = _sqlite_database(self.url)
+        return database not in ("", ":memory:") and Path(database).is_file()
 
     @contextlib.contextmanager
     def lock(self, study: str) -> Iterator[None]:
@@ -58,7 +84,7 @@ class StorageLocation:
             with _file_lock(self.path.with_name(self.path.name + ".ftsweep-lock")):
                 yield
         elif self.kind == "sqlite":
-            database = self.url.split("///", 1)[1] if "///" in self.url else ""
+            database = _sqlite_database(self.url)
             if database in ("", ":memory:"):  # one process's private database: nothing to share
                 yield
                 return
@@ -107,6 +133,73 @@ def _journal(path: Path) -> BaseStorage:
     except OSError as exc:
         raise StudyError(f"storage {path}: {exc.strerror or exc}") from None
     return JournalStorage(backend)
+
+
+def _read_only_journal(path: Path) -> BaseStorage:
+    from optuna.storages import JournalStorage
+
+    if not path.is_file():
+        raise StudyError(f"storage {path}: no study: the journal file does not exist")
+    return JournalStorage(_read_only_backend()(path))
+
+
+@functools.cache
+def _read_only_backend() -> Callable[[Path], BaseJournalBackend]:
+    """The backend class, made on first use: importing this module must not import optuna."""
+    from optuna.storages.journal import BaseJournalBackend
+
+    class ReadOnlyJournalFile(BaseJournalBackend):
+        """Optuna's journal file format, read the way `JournalFileBackend` reads it."""
+
+        def __init__(self, path: Path) -> None:
+            self.path = path
+            self._offsets = {0: 0}  # log number -> where its line starts
+
+        def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+            try:
+                with open(self.path, "rb") as file:
+                    yield from self._read(file, log_number_from)
+            except OSError as exc:
+                raise StudyError(f"storage {self.path}: {exc.strerror or exc}") from None
+
+        def _read(self, file: IO[bytes], log_number_from: int) -> Iterator[dict[str, Any]]:
+            start = log_number_from if log_number_from in self._offsets else 0
+            broken: int | None = None  # a bad line is an error only when another follows it
+            for number, line in _whole_lines(file, start, self._offsets[start]):
+                if broken is not None:
+                    raise StudyError(f"storage {self.path}: line {broken + 1} is not a log entry")
+                try:
+                    log = json.loads(line) if number >= log_number_from else None
+                except ValueError:
+                    broken = number
+                    continue
+                self._offsets[number + 1] = self._offsets[number] + len(line)
+                if log is not None:
+                    yield log
+
+        def append_logs(self, logs: list[dict[str, Any]]) -> None:
+            raise StudyError(f"storage {self.path} is open read-only: nothing is written to it")
+
+    return ReadOnlyJournalFile
+
+
+def _whole_lines(file: IO[bytes], first: int, offset: int) -> Iterator[tuple[int, bytes]]:
+    """The lines from `offset`, numbered from `first`, up to the end the file had at the start.
+
+    A last line without its newline is still being written: the next read gets it whole.
+    """
+    remaining = os.fstat(file.fileno()).st_size - offset
+    file.seek(offset)
+    for number, line in enumerate(file, start=first):
+        remaining -= len(line)
+        if remaining < 0 or not line.endswith(b"\n"):
+            return
+        yield number, line
+
+
+def _sqlite_database(url: str) -> str:
+    """The database file of a SQLite URL; "" or ":memory:" for a private in-memory one."""
+    return url.split("///", 1)[1] if "///" in url else ""
 
 
 def _rdb(url: str) -> BaseStorage:
