@@ -74,7 +74,7 @@ def test_init_help_reads_like_a_unix_tool() -> None:
 
 def test_counts_and_files_have_metavars() -> None:
     ask = help_text("ask", columns=80)
-    assert "  -n, --count COUNT  How many trials.  [default: 1; x>=1]\n" in ask
+    assert "  -n, --count COUNT  How many trials.  [default: 1; 1<=x<=1000000]\n" in ask
     assert "  -o, --output FILE  Write to this file (atomically).\n" in ask
     assert "  -n, --limit COUNT    Plan at most this many trials.  [x>=0]\n" in help_text(
         "plan", columns=80

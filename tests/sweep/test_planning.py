@@ -61,9 +61,12 @@ def test_an_infinite_space_needs_a_bound() -> None:
     assert len(list(plan(bounded))) == 6
 
 
-def test_a_negative_limit() -> None:
-    with pytest.raises(PlanError, match=r"^limit must be >= 0, got -1$"):
-        plan(loads_sweep(FINITE), -1)
+@pytest.mark.parametrize("limit", [-1, 10**23])
+def test_a_limit_out_of_range(limit: int) -> None:
+    """Past sys.maxsize, islice raised a ValueError traceback from `plan --limit`."""
+    rule = rf"^limit must be 0 to 9,223,372,036,854,775,807, got {limit:,}$"
+    with pytest.raises(PlanError, match=rule):
+        plan(loads_sweep(CONTINUOUS), limit)
 
 
 def test_adaptive_strategies_preview_seeded_random_points() -> None:

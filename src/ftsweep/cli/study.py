@@ -39,7 +39,10 @@ class TrialsFormat(enum.StrEnum):
 def ask(
     path: SweepPath,
     n: Annotated[
-        int, typer.Option("-n", "--count", metavar="COUNT", min=1, help="How many trials.")
+        int,
+        typer.Option(
+            "-n", "--count", metavar="COUNT", min=1, max=1_000_000, help="How many trials."
+        ),
     ] = 1,
     output: Output = None,
     storage: Storage = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +61,8 @@ class Plan:
 
 def plan(sweep: Sweep, limit: int | None = None) -> Plan:
     """The trials `sweep` would run: all of them, at most `max_trials`, or at most `limit`."""
-    if limit is not None and limit < 0:
-        raise PlanError(f"limit must be >= 0, got {limit}")
+    if limit is not None and not 0 <= limit <= sys.maxsize:
+        raise PlanError(f"limit must be 0 to {sys.maxsize:,}, got {limit:,}")
     bounds = [b for b in (limit, sweep.max_trials) if b is not None]
     if not bounds:
         raise PlanError(
