@@ -7,6 +7,7 @@ The library raises these; only the CLI turns them into a message and an exit cod
     ├── PlanError          a valid sweep that cannot be planned as asked (infinite space, no limit)
     ├── JobRequestError    a trial that would render an invalid job request (metadata limits)
     ├── StudyError         the sweep's Optuna study cannot do what was asked
+    │   ├── NoStudyError   a command that only reads found no study of the sweep in the storage
     │   └── ResultsError   a results file that cannot be told (lists every problem)
     └── OutputError        an output file that cannot be written
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "FtsweepError",
     "JobRequestError",
+    "NoStudyError",
     "OutputError",
     "PlanError",
     "Problem",
@@ -105,6 +107,12 @@ class StudyError(FtsweepError):
     """The sweep's study cannot do what was asked."""
 
     exit_code = 1
+
+
+class NoStudyError(StudyError):
+    """The storage holds no study of the sweep, and the command only reads (nothing is made)."""
+
+    exit_code = 2
 
 
 class ResultsError(StudyError):

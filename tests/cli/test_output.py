@@ -20,6 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ftsweep.cli import app
+from ftsweep.study import SweepStudy
+from ftsweep.sweep import load_sweep
 
 runner = CliRunner()
 
@@ -47,8 +49,11 @@ def no_env_storage(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sweep(tmp_path: Path) -> Path:
+    """A sweep whose study exists (empty), so that `trials` has one to read."""
     path = tmp_path / "out.yaml"
     path.write_text(SWEEP)
+    with SweepStudy(load_sweep(path)) as study:
+        study.study()
     return path
 
 

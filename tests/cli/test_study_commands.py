@@ -400,10 +400,42 @@ def test_trials_parquet_needs_a_file(told: Path, tmp_path: Path) -> None:
 
 
 def test_trials_of_a_sweep_without_trials(sweep: Path) -> None:
+    unwritten = run("ask", sweep, "-n", 2, "-o", sweep.parent / "missing" / "batch.jsonl")
+    assert unwritten.exit_code == 1  # the study exists, its two trials are discarded
     result = run("trials", sweep, "-f", "csv")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [",".join(frame(sweep).columns)]
     assert json.loads(run("trials", sweep, "-f", "json").stdout) == []
+
+
+@pytest.mark.parametrize("command", ["trials", "best", "importance"])
+def test_reading_a_sweep_that_has_no_study_creates_nothing(sweep: Path, command: str) -> None:
+    result = run(command, sweep)
+    assert (result.exit_code, result.stdout) == (2, "")
+    journal = sweep.parent / ".ftsweep" / "journal.log"
+    assert result.stderr == (
+        f"error: journal:{journal} holds no study of sweep 's': nothing has been asked or "
+        f"imported yet (ftsweep ask {sweep})\n"
+    )
+    assert not (sweep.parent / ".ftsweep").exists()
+
+
+def test_trials_are_read_while_another_process_holds_the_ask_lock(sweep: Path) -> None:
+    """Reading needs no lock: every trial is written whole, so none is ever seen half made."""
+    import subprocess
+    import sys
+
+    asked(sweep, 2)
+    study = SweepStudy(load_sweep(sweep))
+    with study.location.lock("s"):
+        done = subprocess.run(
+            [sys.executable, "-m", "ftsweep", "trials", str(sweep), "-f", "csv"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
 
 
 def test_best(told: Path) -> None:
@@ -472,7 +504,7 @@ def test_storage_option_with_a_journal_path(sweep: Path, tmp_path: Path) -> None
     assert len(frame(sweep, str(journal))) == 2
     listed = run("trials", sweep, "-f", "csv", "--storage", f"journal:{journal}")
     assert len(listed.stdout.splitlines()) == 3
-    assert len(run("trials", sweep, "-f", "csv").stdout.splitlines()) == 1  # the default: empty
+    assert run("trials", sweep, "-f", "csv").exit_code == 2  # the default storage holds none
 
 
 def test_storage_option_with_sqlite(sweep: Path, tmp_path: Path) -> None:
@@ -607,3 +639,22 @@ def test_tell_refuses_a_row_with_more_fields_than_the_header(sweep: Path, tmp_pa
         f"{path}:3: (top level): row has 3 fields, the header 2\n"
     )
     assert list(frame(sweep)["state"]) == ["running", "running"]
+
+
+def test_trials_and_best_read_a_study_on_a_read_only_mount(told: Path) -> None:
+    """Reading takes no lock and writes nothing, so a study on a read-only mount can be read."""
+    import subprocess
+    import sys
+
+    from tests.study.test_storage import read_only_mount
+
+    prefix = read_only_mount(told.parent)
+    for args in (["trials", "-f", "csv"], ["best"]):
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "ftsweep", args[0], str(told), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (done.returncode, done.stderr) == (0, ""), args
+    assert len(done.stdout.splitlines()) > 1

@@ -14,7 +14,7 @@ from ftsweep.errors import OutputError
 from ftsweep.study import tell, trials_frame
 from ftsweep.study.export import write_frame
 
-from .test_study import make_study, result, sweep_text
+from .test_study import created, make_study, result, sweep_text
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_json_round_trip(frame: pd.DataFrame) -> None:
 
 
 def test_json_of_an_empty_frame_is_an_empty_list(tmp_path: Path) -> None:
-    empty = trials_frame(make_study(tmp_path, sweep_text()))
+    empty = trials_frame(created(make_study(tmp_path, sweep_text())))
     assert json.loads(written(empty, "json")) == []
 
 
@@ -89,7 +89,7 @@ def test_parquet_round_trip_with_auto_beside_numbers(frame: pd.DataFrame) -> Non
 
 
 def test_parquet_of_an_empty_frame(tmp_path: Path) -> None:
-    empty = trials_frame(make_study(tmp_path, sweep_text()))
+    empty = trials_frame(created(make_study(tmp_path, sweep_text())))
     back = pd.read_parquet(io.BytesIO(written(empty, "parquet")))
     assert list(back.columns) == list(empty.columns)
     assert len(back) == 0

@@ -14,7 +14,7 @@ from ftsweep.study import import_jobs, read_results, tell, trials_frame
 from ftsweep.study.frame import columns, trial_records
 
 from .test_feedback import job_object, row, write
-from .test_study import make_study, result, sweep_text
+from .test_study import created, make_study, result, sweep_text
 
 SUPERVISED_COLUMNS = [
     "number",
@@ -105,12 +105,12 @@ def test_supervised_columns(tmp_path: Path) -> None:
 
 
 def test_reinforcement_columns(tmp_path: Path) -> None:
-    study = make_study(tmp_path, REINFORCEMENT)
+    study = created(make_study(tmp_path, REINFORCEMENT))
     assert list(trials_frame(study).columns) == REINFORCEMENT_COLUMNS
 
 
 def test_a_sweep_without_trials_has_an_empty_frame_of_the_same_shape(tmp_path: Path) -> None:
-    frame = trials_frame(make_study(tmp_path, sweep_text()))
+    frame = trials_frame(created(make_study(tmp_path, sweep_text())))
     assert list(frame.columns) == SUPERVISED_COLUMNS
     assert len(frame) == 0
     check_dtypes(frame)

@@ -55,6 +55,12 @@ def make_study(
     return SweepStudy(load_sweep(path), storage)
 
 
+def created(study: SweepStudy) -> SweepStudy:
+    """The study, with its (empty) Optuna study made in the storage, as an ask or tell makes it."""
+    study.study()
+    return study
+
+
 def result(**fields: Any) -> Result:
     """A succeeded result row; `fields` override (name the trial by trial, key or job_id)."""
     base: dict[str, Any] = {
@@ -146,8 +152,10 @@ def test_max_trials_bounds_a_single_large_ask(tmp_path: Path) -> None:
 
 def test_ask_for_no_trial_is_refused(tmp_path: Path) -> None:
     study = make_study(tmp_path, sweep_text())
-    with pytest.raises(StudyError, match="ask for at least one trial, not 0"):
+    with pytest.raises(StudyError, match="ask for 1 to 1,000,000 trials, not 0"):
         study.ask(0)
+    with pytest.raises(StudyError, match="ask for 1 to 1,000,000 trials, not 10,000,000"):
+        study.ask(10**7)  # a batch never ends on a continuous space without max_trials
 
 
 def test_same_sweep_and_seed_ask_the_same_configurations(tmp_path: Path) -> None:
@@ -299,6 +307,7 @@ def test_key_and_number_of(tmp_path: Path) -> None:
     assert study.number_of("my-sweep-0012") == 12
     assert study.number_of("other-0012") is None
     assert study.number_of("my-sweep-x") is None
+    assert study.number_of("my-sweep-\u00b2") is None  # a superscript two is a digit to isdigit
 
 
 def test_an_exhausted_adaptive_sweep_proposes_nothing_and_leaves_no_trial(tmp_path: Path) -> None:

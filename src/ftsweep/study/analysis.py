@@ -18,7 +18,7 @@ __all__ = ["best_records", "importances"]
 def _complete(study: SweepStudy) -> list[FrozenTrial]:
     from optuna.trial import TrialState
 
-    trials = current_trials(study.study().get_trials(deepcopy=False))
+    trials = current_trials(study.trials())
     return [t for t in trials if t.state == TrialState.COMPLETE]
 
 

@@ -77,12 +77,8 @@ def current_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
 @bulk
 def trial_records(study: SweepStudy) -> list[dict[str, Any]]:
     """One plain dict per trial, keyed by `columns(study)`."""
-    # Under the ask lock: a trial an adaptive sampler is choosing right now has only some of its
-    # parameters (and may yet be discarded as a duplicate); reading it then broke decoding.
-    with study.location.lock(study.name):
-        trials = study.study().get_trials(deepcopy=False)
     names = columns(study)
-    return [_record(study, trial, names) for trial in current_trials(trials)]
+    return [_record(study, trial, names) for trial in current_trials(study.trials())]
 
 
 def _record(study: SweepStudy, trial: FrozenTrial, names: list[str]) -> dict[str, Any]:

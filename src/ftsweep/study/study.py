@@ -23,11 +23,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
-from ftsweep.errors import StudyError
+from ftsweep.errors import NoStudyError, StudyError
 from ftsweep.study.encoding import Encoding
 from ftsweep.study.storage import StorageLocation, resolve_storage
 from ftsweep.study.writes import TrialWrites
 from ftsweep.sweep.jobs import JobRenderer
+from ftsweep.sweep.spec import MAX_TRIALS
 from ftsweep.sweep.strategies import STATIC, sequence
 
 if TYPE_CHECKING:
@@ -107,17 +108,23 @@ class SweepStudy:
     def storage(self) -> Any:
         return self.location.open()
 
+    @cached_property
+    def reader(self) -> Any:
+        """The storage opened for reading only: it takes no lock and creates nothing."""
+        return self.location.open(read_only=True)
+
     @property
     def name(self) -> str:
         return self.sweep.name
 
     def close(self) -> None:
-        """Release the storage's database connections (journal files hold none)."""
-        storage = self.__dict__.pop("storage", None)
-        engine = getattr(storage, "engine", None)
-        if engine is not None:
-            storage.remove_session()
-            engine.dispose()
+        """Release the storages' database connections (journal files hold none)."""
+        for name in ("storage", "reader"):
+            storage = self.__dict__.pop(name, None)
+            engine = getattr(storage, "engine", None)
+            if engine is not None:
+                storage.remove_session()
+                engine.dispose()
 
     def __enter__(self) -> SweepStudy:
         return self
@@ -131,7 +138,8 @@ class SweepStudy:
     def number_of(self, key: str) -> int | None:
         """The trial number a key names, or None when it is not a key of this sweep."""
         prefix, _, digits = key.rpartition("-")
-        return int(digits) if prefix == self.name and digits.isdigit() else None
+        ascii_digits = digits.isascii() and digits.isdigit()  # int("²") raises
+        return int(digits) if prefix == self.name and ascii_digits else None
 
     @bulk  # loading replays the whole journal: many objects, no cycles
     def study(self, sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
@@ -151,8 +159,34 @@ class SweepStudy:
                 sampler=sampler,
                 load_if_exists=True,
             )
-        self._check(study)
+        self._check(study, self.storage)
         return study
+
+    @bulk
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial of the study, read without a lock and without creating anything: each
+        trial is written whole, so a reader never sees one half made. A storage that holds no
+        study of this sweep is a NoStudyError."""
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = self.__dict__.get("storage")  # one already opened to write reads as well
+        if storage is None:
+            if not self.location.exists():
+                raise self._no_study()
+            storage = self.reader
+        try:
+            study = optuna.load_study(study_name=self.name, storage=storage)
+        except KeyError:
+            raise self._no_study() from None
+        self._check(study, storage, write=False)
+        return study.get_trials(deepcopy=False)
+
+    def _no_study(self) -> NoStudyError:
+        return NoStudyError(
+            f"{self.location.url} holds no study of sweep {self.name!r}: nothing has been "
+            f"asked or imported yet (ftsweep ask {self.sweep.file})"
+        )
 
     def _signature(self) -> dict[str, str]:
         from optuna.distributions import distribution_to_json
@@ -164,11 +198,12 @@ class SweepStudy:
             STUDY_OBJECTIVES: json.dumps(objectives),
         }
 
-    def _check(self, study: optuna.Study) -> None:
-        stored = self.storage.get_study_system_attrs(study._study_id)
+    def _check(self, study: optuna.Study, storage: Any, *, write: bool = True) -> None:
+        stored = storage.get_study_system_attrs(study._study_id)
         for key, value in self._signature().items():
             if key not in stored:
-                self.storage.set_study_system_attr(study._study_id, key, value)
+                if write:
+                    storage.set_study_system_attr(study._study_id, key, value)
             elif stored[key] != value:
                 what = "space" if key == STUDY_SPACE else "objectives"
                 raise StudyError(
@@ -182,8 +217,8 @@ class SweepStudy:
     def ask(self, n: int) -> Batch:
         """Hand out the next `n` trials (fewer when `max_trials` or the space runs out; the
         batch's `shortfall` says which)."""
-        if n < 1:
-            raise StudyError(f"ask for at least one trial, not {n}")
+        if not 1 <= n <= MAX_TRIALS:
+            raise StudyError(f"ask for 1 to {MAX_TRIALS:,} trials, not {n:,}")
         with self.location.lock(self.name):
             study = self.study()
             trials = study.get_trials(deepcopy=False)
