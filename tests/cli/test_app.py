@@ -52,6 +52,9 @@ def test_init_writes_a_starter_that_validates_once_its_placeholders_are_replaced
     path = tmp_path / f"{method}-sweep.yaml"
     result = runner.invoke(app, ["init", "--method", method, str(path)])
     assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"wrote {path}: replace its REPLACE-ME placeholders, then run `ftsweep validate {path}`\n"
+    )
     text = path.read_text()
     assert f"method: {method}" in text
     refused = runner.invoke(app, ["validate", str(path)])

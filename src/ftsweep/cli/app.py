@@ -158,7 +158,10 @@ def init(
     from ftsweep.cli.commands import write_starter
 
     write_starter(path, method.value, force=force)
-    typer.echo(f"wrote {path}: edit it, then run `ftsweep validate {path}`", err=True)
+    typer.echo(
+        f"wrote {path}: replace its REPLACE-ME placeholders, then run `ftsweep validate {path}`",
+        err=True,
+    )
 
 
 @app.command(cls=Command)
