@@ -56,7 +56,7 @@ def test_well_formed_formulas_pass(formula: str) -> None:
     ],
 )
 def test_malformed_formulas_are_refused_at_their_column(formula: str, message: str) -> None:
-    with pytest.raises(ValueError, match="^" + re.escape(f"calculate_output: {message}")):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
         check_calculate_output(formula, NAMES)
 
 
@@ -73,18 +73,18 @@ def test_malformed_formulas_are_refused_at_their_column(formula: str, message: s
     ],
 )
 def test_a_symbol_outside_the_grammar_is_named(formula: str, token: str, column: int) -> None:
-    expected = f"calculate_output: column {column}: {token!r} is not allowed; use + - * / ^"
+    expected = f"column {column}: {token!r} is not allowed; use + - * / ^"
     with pytest.raises(ValueError, match="^" + re.escape(expected)):
         check_calculate_output(formula, NAMES)
 
 
 def test_an_empty_formula_is_refused() -> None:
-    with pytest.raises(ValueError, match="calculate_output must not be empty"):
+    with pytest.raises(ValueError, match="^must not be empty$"):
         check_calculate_output("  ", NAMES)
 
 
 def test_a_formula_nested_too_deeply_is_refused_not_crashed() -> None:
-    with pytest.raises(ValueError, match="calculate_output is nested too deeply"):
+    with pytest.raises(ValueError, match="^is nested too deeply$"):
         check_calculate_output("(" * 5000 + "accuracy" + ")" * 5000, NAMES)
 
 

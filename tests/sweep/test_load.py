@@ -882,3 +882,19 @@ def test_objective_direction_is_needed_for_an_unknown_metric() -> None:
         ("my_score", "maximize"),
         ("train_accuracy", "maximize"),
     ]
+
+
+def test_a_malformed_calculate_output_is_located_at_its_line() -> None:
+    text = (
+        "name: s\nmethod: reinforcement\nmodel: o3\ntraining_file: file-t\n"
+        "validation_file: file-v\nspace: {n_epochs: [1]}\ngrader:\n  type: multi\n  name: m\n"
+        "  calculate_output: '0.7 * total +'\n  graders:\n    total:\n"
+        "      {type: string_check, name: total, input: '{{sample.output_text}}',"
+        " reference: '{{item.a}}', operation: eq}\n"
+    )
+    with pytest.raises(SweepFileError) as caught:
+        loads_sweep(text, file="s.yaml")
+    assert str(caught.value).splitlines()[1:] == [
+        "s.yaml:10:3: grader.calculate_output: column 13: expected an operand after '+' "
+        "(got '0.7 * total +')"
+    ]

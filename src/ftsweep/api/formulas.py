@@ -43,7 +43,7 @@ class _Token:
 
 class FormulaError(ValueError):
     def __init__(self, column: int, message: str) -> None:
-        super().__init__(f"calculate_output: column {column}: {message}")
+        super().__init__(f"column {column}: {message}")
 
 
 def _tokens(formula: str) -> list[_Token]:
@@ -158,12 +158,12 @@ class _Parser:
 def check_calculate_output(formula: str, graders: Iterable[str]) -> None:
     """Raise ValueError unless `formula` is a well-formed formula over `graders`."""
     if not formula.strip():
-        raise ValueError("calculate_output must not be empty")
+        raise ValueError("must not be empty")
     parser = _Parser(_tokens(formula), list(graders))
     try:
         parser.expression()
     except RecursionError:
-        raise ValueError("calculate_output is nested too deeply") from None
+        raise ValueError("is nested too deeply") from None
     extra = parser.next
     if extra.text == ")":
         raise FormulaError(extra.column, "this ')' has no '(' to close")

@@ -24,6 +24,7 @@ from pydantic import (
     Strict,
     StrictInt,
     TypeAdapter,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -304,10 +305,13 @@ class MultiGrader(_Model):
     graders: Annotated[dict[str, SubGrader], BeforeValidator(_keyed)]
     calculate_output: str
 
-    @model_validator(mode="after")
-    def _formula(self) -> MultiGrader:
-        check_calculate_output(self.calculate_output, self.graders)
-        return self
+    @field_validator("calculate_output")
+    @classmethod
+    def _formula(cls, formula: str, info: ValidationInfo) -> str:
+        graders = info.data.get("graders")
+        if graders is not None:  # an invalid `graders` is reported on its own
+            check_calculate_output(formula, graders)
+        return formula
 
 
 # --- the reinforcement grader ----------------------------------------------------------------
