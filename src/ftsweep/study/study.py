@@ -110,7 +110,11 @@ class SweepStudy:
 
     @cached_property
     def reader(self) -> Any:
-        """The storage opened for reading only: it takes no lock and creates nothing."""
+        """The storage opened for reading only: it takes no lock and creates nothing. A database
+        is read through `storage` itself (opening one writes nothing; `trials` checks first that
+        a SQLite file exists), so that a study holds one connection pool."""
+        if self.location.path is None:
+            return self.storage
         return self.location.open(read_only=True)
 
     @property
@@ -118,13 +122,13 @@ class SweepStudy:
         return self.sweep.name
 
     def close(self) -> None:
-        """Release the storages' database connections (journal files hold none)."""
-        for name in ("storage", "reader"):
-            storage = self.__dict__.pop(name, None)
-            engine = getattr(storage, "engine", None)
-            if engine is not None:
-                storage.remove_session()
-                engine.dispose()
+        """Release the storage's database connections (journal files hold none)."""
+        self.__dict__.pop("reader", None)  # a journal reader, or `storage` itself
+        storage = self.__dict__.pop("storage", None)
+        engine = getattr(storage, "engine", None)
+        if engine is not None:
+            storage.remove_session()
+            engine.dispose()
 
     def __enter__(self) -> SweepStudy:
         return self
