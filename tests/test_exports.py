@@ -11,6 +11,7 @@ EXPORTED = {
     "FtsweepError",
     "JobRequest",
     "JobRequestError",
+    "NoStudyError",
     "OutputError",
     "Plan",
     "PlanError",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ftsweep.errors import (
         FtsweepError,
         JobRequestError,
+        NoStudyError,
         OutputError,
         PlanError,
         Problem,
@@ -37,6 +38,7 @@ _EXPORTS = {
     "JobRequest": "ftsweep.api",
     "FtsweepError": "ftsweep.errors",
     "JobRequestError": "ftsweep.errors",
+    "NoStudyError": "ftsweep.errors",
     "OutputError": "ftsweep.errors",
     "PlanError": "ftsweep.errors",
     "Problem": "ftsweep.errors",
@@ -60,6 +62,7 @@ __all__ = [
     "FtsweepError",
     "JobRequest",
     "JobRequestError",
+    "NoStudyError",
     "OutputError",
     "Plan",
     "PlanError",

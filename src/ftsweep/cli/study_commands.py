@@ -49,7 +49,7 @@ _KEYS_SHOWN = 8  # a batch's keys listed one by one up to this many; first and l
 
 
 def ask_command(path: Path, n: int, *, output: Path | None, storage: str | None) -> None:
-    with _study(path, storage) as study, study.asking(n) as batch:
+    with _study(path, storage) as study, study.asking(n, output=output) as batch:
         # Written even when empty: a batch file left from an earlier ask must never be taken
         # for this one and submitted again.
         _write_batch(batch, output)

@@ -1,18 +1,21 @@
 """Sweeps as Optuna studies: asking for trials, telling results, importing history, DataFrames."""
 
 from ftsweep.study.analysis import best_records, importances
+from ftsweep.study.batch import AskedTrial, Batch, Shortfall
 from ftsweep.study.feedback import TellReport, tell
 from ftsweep.study.frame import trials_frame
 from ftsweep.study.imports import ImportReport, import_jobs
 from ftsweep.study.read import read_results_files
 from ftsweep.study.results import Result, read_results
 from ftsweep.study.storage import StorageLocation, resolve_storage
-from ftsweep.study.study import AskedTrial, SweepStudy
+from ftsweep.study.study import SweepStudy
 
 __all__ = [
     "AskedTrial",
+    "Batch",
     "ImportReport",
     "Result",
+    "Shortfall",
     "StorageLocation",
     "SweepStudy",
     "TellReport",

@@ -18,12 +18,20 @@ import contextlib
 import itertools
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
 from ftsweep.errors import NoStudyError, StudyError
+from ftsweep.study.batch import AskedTrial, Batch, Shortfall
+from ftsweep.study.delivery import (
+    PENDING,
+    delivered_in_file,
+    is_orphaned,
+    is_stream,
+    pending_marker,
+)
 from ftsweep.study.encoding import Encoding
 from ftsweep.study.storage import StorageLocation, resolve_storage
 from ftsweep.study.writes import TrialWrites
@@ -39,9 +47,6 @@ if TYPE_CHECKING:
     from ftsweep.sweep.space import Params
 
 __all__ = [
-    "AskedTrial",
-    "Batch",
-    "Shortfall",
     "SweepStudy",
     "config_key",
     "counts",
@@ -58,36 +63,6 @@ STUDY_SPACE = "ftsweep:distributions"
 STUDY_OBJECTIVES = "ftsweep:objectives"
 _PROPOSALS = 10  # tries an adaptive sampler gets to propose an unseen configuration
 _FALLBACK_POINTS = 100_000  # points of the seeded sequence searched for an unseen one after that
-
-
-@dataclass(frozen=True)
-class AskedTrial:
-    """A trial handed out: its number, stable key, hyperparameters and job request body."""
-
-    number: int
-    key: str
-    params: Params
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    """Why a batch holds fewer trials than were asked for: `kind` is `max_trials` (the sweep's
-    limit is reached) or `space` (no untried configuration is left); `reason` says it in words."""
-
-    kind: str
-    reason: str
-
-
-class Batch(list[AskedTrial]):
-    """The trials one `ask` handed out, in order; `shortfall` is None when all were handed out."""
-
-    def __init__(
-        self, trials: Sequence[AskedTrial], requested: int, shortfall: Shortfall | None = None
-    ) -> None:
-        super().__init__(trials)
-        self.requested = requested
-        self.shortfall = shortfall
 
 
 def config_key(params: Params) -> str:
@@ -220,20 +195,44 @@ class SweepStudy:
 
     def ask(self, n: int) -> Batch:
         """Hand out the next `n` trials (fewer when `max_trials` or the space runs out; the
-        batch's `shortfall` says which)."""
+        batch's `shortfall` says which). They are delivered: returned is handed out."""
+        return self._allocate(n, None)
+
+    def _allocate(self, n: int, pending: dict[str, Any] | None) -> Batch:
         if not 1 <= n <= MAX_TRIALS:
             raise StudyError(f"ask for 1 to {MAX_TRIALS:,} trials, not {n:,}")
+        marks = {PENDING: pending} if pending is not None else {}
         with self.location.lock(self.name):
             study = self.study()
+            self._reclaim(study.get_trials(deepcopy=False))
             trials = study.get_trials(deepcopy=False)
             live = [t for t in trials if DISCARDED not in t.system_attrs]
             count = self._budget(live, n)
             if self.sweep.strategy in STATIC:
-                numbers = self._ask_static(study, live, count)
+                numbers = self._ask_static(study, live, count, marks)
             else:
-                numbers = self._ask_adaptive(study, live, count)
+                numbers = self._ask_adaptive(study, live, count, marks)
             asked = [self._asked(study, number) for number in numbers]
         return Batch(asked, n, self._shortfall(len(asked), n, count))
+
+    def _reclaim(self, trials: Sequence[FrozenTrial]) -> None:
+        """Discard the pending trials of processes that died before their batch was written
+        (see `ftsweep.study.delivery`); deliver those whose batch file holds them."""
+        from optuna.trial import TrialState
+
+        orphans = [t for t in trials if t.state == TrialState.RUNNING and is_orphaned(t)]
+        if not orphans:
+            return
+        written = delivered_in_file(orphans, {t.number: self.key(t.number) for t in orphans})
+        writes = TrialWrites()
+        for trial in orphans:
+            writes.system_attrs(trial._trial_id, {PENDING: None})
+            if trial.number not in written:
+                marker = trial.system_attrs[PENDING]
+                why = f"batch never written (process {marker.get('pid')} died)"
+                writes.system_attrs(trial._trial_id, {DISCARDED: why})
+                writes.finish(trial._trial_id, TrialState.FAIL, None)
+        writes.commit(self.storage)
 
     def _budget(self, live: Sequence[FrozenTrial], n: int) -> int:
         limit = self.sweep.spec.max_trials
@@ -252,7 +251,9 @@ class SweepStudy:
             return Shortfall("space", f"every one of the space's {size:,} configurations was tried")
         return Shortfall("space", "no configuration left that has not been tried")
 
-    def _ask_static(self, study: optuna.Study, live: Sequence[FrozenTrial], n: int) -> list[int]:
+    def _ask_static(
+        self, study: optuna.Study, live: Sequence[FrozenTrial], n: int, marks: dict[str, Any]
+    ) -> list[int]:
         taken = {t.system_attrs.get(POSITION) for t in live}
         seen = {config_key(self.params(t)) for t in live}
         numbers: list[int] = []
@@ -262,7 +263,7 @@ class SweepStudy:
                 break
             if position in taken or config_key(params) in seen:
                 continue
-            numbers.append(self._create(study, params, {POSITION: position}))
+            numbers.append(self._create(study, params, {POSITION: position, **marks}))
         return numbers
 
     def _create(self, study: optuna.Study, params: Params, system_attrs: dict[str, Any]) -> int:
@@ -272,7 +273,9 @@ class SweepStudy:
         trial_id = self.storage.create_new_trial(study._study_id, template_trial=template)
         return int(self.storage.get_trial_number_from_id(trial_id))
 
-    def _ask_adaptive(self, study: optuna.Study, live: Sequence[FrozenTrial], n: int) -> list[int]:
+    def _ask_adaptive(
+        self, study: optuna.Study, live: Sequence[FrozenTrial], n: int, marks: dict[str, Any]
+    ) -> list[int]:
         """Proposals come from the sampler over an in-memory copy of the study, and only the
         distinct ones become trials of the real study: a duplicate proposal costs no trial
         number and never counts, and every trial is written whole."""
@@ -286,7 +289,7 @@ class SweepStudy:
             if params is None:
                 break
             seen.add(config_key(params))
-            numbers.append(self._create(study, params, system_attrs))
+            numbers.append(self._create(study, params, {**system_attrs, **marks}))
         return numbers
 
     def _scratch(self, live: Sequence[FrozenTrial]) -> optuna.Study:
@@ -349,25 +352,43 @@ class SweepStudy:
         """Fail trials whose batch was never delivered, so they neither linger nor count."""
         from optuna.trial import TrialState
 
-        study = self.study()
         writes = TrialWrites()
-        for item in asked:
-            trial_id = self.storage.get_trial_id_from_study_id_trial_number(
-                study._study_id, item.number
-            )
-            writes.system_attrs(trial_id, {DISCARDED: "batch not written"})
+        for trial_id in self._trial_ids(asked):
+            writes.system_attrs(trial_id, {PENDING: None, DISCARDED: "batch not written"})
             writes.finish(trial_id, TrialState.FAIL, None)
         writes.commit(self.storage)
 
+    def deliver(self, asked: Sequence[AskedTrial]) -> None:
+        """Mark pending trials delivered: their batch reached its reader."""
+        writes = TrialWrites()
+        for trial_id in self._trial_ids(asked):
+            writes.system_attrs(trial_id, {PENDING: None})
+        writes.commit(self.storage)
+
+    def _trial_ids(self, asked: Sequence[AskedTrial]) -> list[int]:
+        study_id = self.study()._study_id
+        number_to_id = self.storage.get_trial_id_from_study_id_trial_number
+        return [number_to_id(study_id, item.number) for item in asked]
+
     @contextlib.contextmanager
-    def asking(self, n: int) -> Iterator[Batch]:
-        """Hand out `n` trials for the block; if the block fails, abandon them."""
-        asked = self.ask(n)
+    def asking(self, n: int, *, output: str | Path | None = None) -> Iterator[Batch]:
+        """Hand out `n` trials for a block that writes them to `output` (None: a stream).
+
+        If the block fails, the trials are abandoned. Until it ends they are pending: should
+        this process die first, the next `ask` reclaims them unless `output` holds them. A batch
+        for a stream counts as delivered as the block starts: a reader may take part of it.
+        """
+        stream = is_stream(output)
+        batch = self._allocate(n, pending_marker(output))
+        if stream:
+            self.deliver(batch)
         try:
-            yield asked
+            yield batch
         except BaseException:
-            self.abandon(asked)
+            self.abandon(batch)
             raise
+        if not stream:
+            self.deliver(batch)
 
 
 def job_info(trial: FrozenTrial) -> dict[str, Any]:

@@ -1,0 +1,105 @@
+"""Whether a handed-out batch reached its reader, and reclaiming the trials of one that did not.
+
+`SweepStudy.asking` creates a batch's trials *pending*: each carries the system attribute
+`ftsweep:pending` naming the process that asked (host, pid), when, and the file the batch goes
+to. When the batch has been written the attribute is cleared (the trials are delivered). A
+process killed in between leaves pending trials behind; the next `ask`, under the study's lock,
+reclaims those whose owner is gone: it discards them (failed, `ftsweep:discarded`), so they do
+not count against `max_trials` and their configurations can be handed out again, unless their
+batch file holds them after all (killed after the file was written but before the attribute
+was cleared): then they are delivered.
+
+A process on this host is gone when its pid no longer exists; one on another host when its
+batch has been pending longer than `LEASE` (handing out and writing a batch takes seconds).
+A batch written to a stream (stdout) counts as delivered once writing starts: a reader may have
+consumed part of it, so it is never reclaimed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+__all__ = [
+    "LEASE",
+    "PENDING",
+    "delivered_in_file",
+    "is_orphaned",
+    "is_stream",
+    "pending_marker",
+]
+
+PENDING = "ftsweep:pending"
+LEASE = timedelta(hours=1)
+
+
+def pending_marker(output: str | Path | None) -> dict[str, Any]:
+    """The attribute of a trial whose batch this process is about to write to `output`."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        "output": str(Path(output).absolute()) if output is not None else None,
+    }
+
+
+def is_stream(output: str | Path | None) -> bool:
+    """Whether a batch goes to a stream (stdout, a device, a pipe) rather than a regular file."""
+    if output is None:
+        return True
+    path = Path(output)
+    return path.exists() and not path.is_file()
+
+
+def is_orphaned(trial: FrozenTrial, now: datetime | None = None) -> bool:
+    """Whether a trial is pending and the process that asked for it is gone."""
+    marker = trial.system_attrs.get(PENDING)
+    if not isinstance(marker, dict):
+        return False
+    if marker.get("host") == socket.gethostname():
+        return not _alive(int(marker.get("pid", 0)))
+    since = datetime.fromisoformat(str(marker.get("since")))
+    return (now or datetime.now(UTC)) - since > LEASE
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def delivered_in_file(trials: Iterable[FrozenTrial], keys: dict[int, str]) -> set[int]:
+    """The numbers of orphaned trials whose batch file holds them (written, then killed)."""
+    by_file: dict[str, list[FrozenTrial]] = {}
+    for trial in trials:
+        output = trial.system_attrs[PENDING].get("output")
+        if output:
+            by_file.setdefault(output, []).append(trial)
+    found: set[int] = set()
+    for output, group in by_file.items():
+        text = _read(output)
+        found |= {t.number for t in group if f'"{keys[t.number]}"' in text}
+    return found
+
+
+def _read(path: str) -> str:
+    if not os.path.isfile(path):  # gone, or a device or pipe, which must not be read
+        return ""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return stream.read()
+    except OSError:  # gone, unreadable, a directory: it holds no batch
+        return ""
