@@ -189,3 +189,12 @@ def test_every_sweep_in_the_repository_validates() -> None:
     assert len(files) >= 4
     result = runner.invoke(app, ["validate", *map(str, files)])
     assert (result.exit_code, result.output) == (0, "")
+
+
+def test_plan_of_an_adaptive_sweep_says_its_values_are_examples(tmp_path: Path) -> None:
+    """tpe chooses values at ask time: a plan that looked like a preview of them misled."""
+    path = tmp_path / "c.yaml"
+    path.write_text(CONTINUOUS.replace("name: cli-test", "name: c") + "strategy: tpe\n")
+    result = runner.invoke(app, ["plan", str(path), "--limit", "2", "--wide"])
+    assert result.exit_code == 0, result.output
+    assert "tpe chooses values at ask time: these are random examples" in result.stdout

@@ -372,3 +372,22 @@ def test_an_adaptive_sweep_hands_out_every_configuration_once_then_says_so(
     assert batch == [] and batch.shortfall is not None
     assert batch.shortfall.reason == "every one of the space's 4 configurations was tried"
     assert len(study.study().get_trials(deepcopy=False)) == 4
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "cmaes", "nsga2"])
+def test_adaptive_floats_are_short_and_the_study_holds_what_the_body_says(
+    tmp_path: Path, strategy: str
+) -> None:
+    """A body read `1.4422303034972062`; it reads `1.44`, and the study holds that same value."""
+    study = make_study(tmp_path, sweep_text(strategy=strategy, space=CONTINUOUS_SPACE))
+    batch = study.ask(8)
+    stored = {t.number: study.params(t) for t in optuna_trials(study)}
+    for asked in batch:
+        lr = asked.body["method"]["supervised"]["hyperparameters"]["learning_rate_multiplier"]
+        assert (
+            lr
+            == stored[asked.number]["learning_rate_multiplier"]
+            == asked.params["learning_rate_multiplier"]
+        )
+        if lr != "auto":
+            assert float(f"{lr:.3g}") == lr and 0.1 <= lr <= 4

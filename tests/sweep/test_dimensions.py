@@ -324,3 +324,10 @@ def test_float_text_width_of_continuous_range() -> None:
     assert dim.text_width() == 12
     assert len(template_text(-1.23456e-05)) == 12
     assert dim.from_unit(0.0) == 0.00002
+
+
+def test_a_float_is_rounded_to_significant_digits_within_its_range() -> None:
+    lr = FloatRange("learning_rate_multiplier", low=0.1234, high=4.0)
+    assert lr.rounded(1.4422303034972062, 3) == 1.44
+    assert lr.rounded(0.12341, 3) == 0.1234  # 0.123 would leave the range: one more digit
+    assert lr.rounded(3.99996, 3) == 4.0

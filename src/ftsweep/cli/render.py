@@ -195,7 +195,7 @@ def _caption(plan: Plan, total: int | None) -> str:
     shown = f"{len(plan):,} of {total:,}" if total is not None else f"the first {len(plan):,}"
     text = f"{shown} trials · {sweep.strategy}, seed {sweep.spec.seed}"
     if plan.adaptive:
-        text += f" · {sweep.strategy} learns from results: later trials depend on them"
+        text += f" · {sweep.strategy} chooses values at ask time: these are random examples"
     return text
 
 

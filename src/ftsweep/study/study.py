@@ -35,6 +35,7 @@ from ftsweep.study.delivery import (
 from ftsweep.study.encoding import Encoding
 from ftsweep.study.storage import StorageLocation, resolve_storage
 from ftsweep.study.writes import TrialWrites
+from ftsweep.sweep.dimensions import Dimension, FloatRange, Value
 from ftsweep.sweep.jobs import JobRenderer
 from ftsweep.sweep.spec import MAX_TRIALS
 from ftsweep.sweep.strategies import STATIC, sequence
@@ -62,6 +63,7 @@ JOB = "ftsweep"  # the user attribute holding a trial's job: id, status, tokens,
 STUDY_SPACE = "ftsweep:distributions"
 STUDY_OBJECTIVES = "ftsweep:objectives"
 _PROPOSALS = 10  # tries an adaptive sampler gets to propose an unseen configuration
+_DIGITS = 3  # significant digits of a float an adaptive sampler chooses: 1.44, 0.0284
 _FALLBACK_POINTS = 100_000  # points of the seeded sequence searched for an unseen one after that
 
 
@@ -313,7 +315,7 @@ class SweepStudy:
 
         for _ in range(_PROPOSALS):
             trial = scratch.ask()
-            params = self.encoding.suggest(trial)
+            params = self._rounded(self.encoding.suggest(trial))
             if config_key(params) not in seen:
                 return params, dict(scratch.get_trials(deepcopy=False)[trial.number].system_attrs)
             scratch.tell(trial, state=TrialState.FAIL)
@@ -323,6 +325,14 @@ class SweepStudy:
                 scratch.add_trial(self._running(params))
                 return params, {}
         return None, {}
+
+    def _rounded(self, params: Params) -> Params:
+        """A sampler's continuous floats to `_DIGITS` significant digits, as bodies show them."""
+        for sub in self.sweep.space.subspaces:
+            if sub.contains(params):
+                dims = sub.dimensions
+                return {name: _round(dims[name], value) for name, value in params.items()}
+        return params
 
     def _running(self, params: Params, system_attrs: dict[str, Any] | None = None) -> FrozenTrial:
         """A running trial of `params`, to be added to a study whole."""
@@ -389,6 +399,12 @@ class SweepStudy:
             raise
         if not stream:
             self.deliver(batch)
+
+
+def _round(dimension: Dimension, value: Value) -> Value:
+    if isinstance(dimension, FloatRange) and dimension.points is None and isinstance(value, float):
+        return dimension.rounded(value, _DIGITS)
+    return value
 
 
 def job_info(trial: FrozenTrial) -> dict[str, Any]:

@@ -291,6 +291,15 @@ class FloatRange(_Range):
             x = self.low + u * (self.high - self.low)
         return float(min(max(_clean(x, _SAMPLE_SIGNIFICANT), self.low), self.high))
 
+    def rounded(self, x: float, digits: int) -> float:
+        """`x` to `digits` significant digits (a few more where that would leave the range), so
+        that a chosen value reads `1.44` in a job body, not `1.4422303034972062`."""
+        for more in range(digits, 18):
+            value = _clean(x, more)
+            if self.low <= value <= self.high:
+                return value
+        return float(x)
+
     def contains(self, value: Value) -> bool:
         if isinstance(value, str) or self._points is None:
             return super().contains(value)

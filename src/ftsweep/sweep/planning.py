@@ -40,7 +40,8 @@ class Plan:
 
     @property
     def adaptive(self) -> bool:
-        """Whether the strategy learns from results, so that only the start is previewed."""
+        """Whether the strategy chooses values at ask time, so that the plan only illustrates the
+        space with seeded random points (not the values `ask` will hand out)."""
         return self.sweep.strategy in ADAPTIVE
 
     def items(self) -> Iterator[tuple[int, Params]]:
