@@ -391,3 +391,14 @@ def test_adaptive_floats_are_short_and_the_study_holds_what_the_body_says(
         )
         if lr != "auto":
             assert float(f"{lr:.3g}") == lr and 0.1 <= lr <= 4
+
+
+def test_the_objectives_are_named_in_the_study(tmp_path: Path) -> None:
+    """Optuna's tools showed "Objective 0"; they show the sweep's metric names."""
+    import optuna
+
+    extra = "objective:\n  - {metric: full_valid_loss}\n  - {metric: trained_tokens}\n"
+    study = make_study(tmp_path, sweep_text(extra=extra))
+    study.ask(1)
+    loaded = optuna.load_study(study_name="s", storage=study.location.open(read_only=True))
+    assert loaded.metric_names == ["full_valid_loss", "trained_tokens"]

@@ -141,6 +141,7 @@ class SweepStudy:
                 load_if_exists=True,
             )
         self._check(study, self.storage)
+        _name_metrics(study, [o.metric for o in self.sweep.objectives])
         return study
 
     @bulk
@@ -399,6 +400,19 @@ class SweepStudy:
             raise
         if not stream:
             self.deliver(batch)
+
+
+def _name_metrics(study: optuna.Study, metrics: list[str]) -> None:
+    """Name the objectives, so Optuna's tools show `full_valid_loss`, not "Objective 0"."""
+    import warnings
+
+    import optuna
+
+    if study.metric_names == metrics:
+        return
+    with warnings.catch_warnings():  # set_metric_names is experimental in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(metrics)
 
 
 def _round(dimension: Dimension, value: Value) -> Value:
