@@ -10,7 +10,7 @@ import pytest
 from ftsweep.api.job import JobRequest
 from ftsweep.errors import SweepFileError
 from ftsweep.sweep import Sweep, load_sweep, plan
-from ftsweep.sweep.starters import starter
+from ftsweep.sweep.starters import starter, starter_name
 
 from .conftest import canonical
 
@@ -71,3 +71,13 @@ def test_a_starter_with_an_odd_path_still_loads(write_sweep: Callable[..., Path]
     # braces and colons in a path do not break the YAML
     path = write_sweep(filled(starter("dpo", "d", "odd {name}: dir/d.yaml")))
     assert load_sweep(path).name == "d"
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED))
+@pytest.mark.parametrize("stem", ["a" * 70, "été 2026!", "-._", "x" * 39 + "-yyy"])
+def test_a_name_from_any_file_name_makes_a_starter_that_validates(
+    method: str, stem: str, load: Callable[..., Sweep]
+) -> None:
+    """A 70-character file name gave a starter whose name (and suffix) validate refused."""
+    name = starter_name(stem)
+    assert load(filled(starter(method, name, f"{stem}.yaml"))).name == name

@@ -17,15 +17,14 @@ TABLE_ROWS = 50  # rows `plan` shows in a table when no --limit is given
 
 
 def write_starter(path: Path, method: str, *, force: bool) -> None:
-    from ftsweep.sweep.starters import starter
+    from ftsweep.sweep.starters import starter, starter_name
 
     if path.exists() and not force:
         raise OutputError(f"{path} already exists (use --force to overwrite it)")
     if path.suffix.lower() not in (".yaml", ".yml"):
         raise OutputError(f"{path}: starter sweeps are YAML; name the file *.yaml")
-    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in path.stem).strip("-._")
     with atomic_output(path) as stream:
-        stream.write(starter(method, name or "sweep", str(path)).encode())
+        stream.write(starter(method, starter_name(path.stem), str(path)).encode())
 
 
 def validate_files(paths: list[Path], *, verbose: bool) -> int:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["starter"]
+__all__ = ["starter", "starter_name"]
+
+#: The longest name a starter takes from its file name: its `{sweep}-{trial}` suffix must stay
+#: within the API's 64 characters.
+MAX_STARTER_NAME = 40
 
 _HEAD = """\
 # A ftsweep sweep file. Check it with `ftsweep validate {path}`,
@@ -84,6 +88,12 @@ _MODELS = {
     "dpo": "gpt-4.1-mini-2025-04-14",
     "reinforcement": "REPLACE-ME-reasoning-model   # reinforcement needs a reasoning model",
 }
+
+
+def starter_name(stem: str) -> str:
+    """A valid sweep name from a file name's stem (`my sweep!` -> `my-sweep`), short enough."""
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "-" for c in stem)
+    return name[:MAX_STARTER_NAME].strip("-._") or "sweep"
 
 
 def starter(method: str, name: str, path: str) -> str:
