@@ -1,0 +1,61 @@
+"""A whole tell in one transaction on Optuna's RDB storage (`ftsweep.study.rdb`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ftsweep.study import SweepStudy, tell
+from ftsweep.study.writes import TrialWrites
+
+from .test_study import make_study, optuna_trials, result, sweep_text
+
+SPACE = "  n_epochs: {low: 1, high: 50}\n  batch_size: [auto, 8]\n"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A SQLite file, or a fresh PostgreSQL database (skipped without a server)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'studies.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def asked(tmp_path: Path, url: str, n: int) -> SweepStudy:
+    study = make_study(tmp_path, sweep_text(space=SPACE), url)
+    study.ask(n)
+    return study
+
+
+def test_a_tell_is_one_transaction_that_optuna_reads_back(tmp_path: Path, url: str) -> None:
+    import optuna
+
+    study = asked(tmp_path, url, 20)
+    report = tell(study, [result(trial=n, full_valid_loss=n / 10) for n in range(20)])
+    assert report.finished == 20
+    loaded = optuna.load_study(study_name="s", storage=url)
+    trials = loaded.get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 20
+    assert [t.values for t in trials] == [[n / 10] for n in range(20)]
+    assert all(t.duration is not None and t.duration.total_seconds() >= 0 for t in trials)
+    study.close()
+
+
+def test_a_failing_update_leaves_nothing_of_the_transaction(tmp_path: Path, url: str) -> None:
+    """All or nothing: an update of a finished trial in the middle undoes the ones before it."""
+    from optuna.trial import TrialState
+
+    study = asked(tmp_path, url, 3)
+    ids = [t._trial_id for t in optuna_trials(study)]
+    study.storage.set_trial_state_values(ids[1], TrialState.COMPLETE, [1.0])
+    writes = TrialWrites()
+    for trial_id in ids:
+        writes.user_attrs(trial_id, {"note": "told"})
+        writes.finish(trial_id, TrialState.COMPLETE, [0.5])
+    with pytest.raises(RuntimeError):
+        writes.commit(study.storage)
+    trials = optuna_trials(study)
+    assert [t.state.name for t in trials] == ["RUNNING", "COMPLETE", "RUNNING"]
+    assert not any("note" in t.user_attrs for t in trials)
+    study.close()
