@@ -24,7 +24,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,11 +41,16 @@ __all__ = [
     "Entry",
     "JournalFile",
     "JournalFileStorage",
+    "damaged",
     "doctor_hint",
     "encode",
+    "locked",
+    "now",
     "open_journal",
     "scan",
     "state_record",
+    "unusable",
+    "check_record",
     "trial_attr_record",
 ]
 
@@ -309,7 +314,7 @@ class JournalFile(BaseJournalBackend):
             with open(self.path, "ab"):
                 pass
         except OSError as exc:
-            raise self._unreadable(exc) from None
+            raise unusable(self.path, exc) from None
 
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
         start = log_number_from if log_number_from in self._offsets else 0
@@ -352,7 +357,7 @@ class JournalFile(BaseJournalBackend):
         try:
             file = open(self.path, mode)
         except OSError as exc:
-            raise self._unreadable(exc) from None
+            raise unusable(self.path, exc, read_only=self.read_only) from None
         with file:
             yield file
 
@@ -369,14 +374,14 @@ class JournalFile(BaseJournalBackend):
             )
         return status.st_size
 
-    def _unreadable(self, exc: OSError) -> StudyError:
-        if isinstance(exc, IsADirectoryError):
-            return DamagedStudyError(
-                f"storage {self.path} is a directory, not a journal file: move it away"
-            )
-        if isinstance(exc, FileNotFoundError) and self.read_only:
-            return StudyError(f"storage {self.path}: no study: the journal file does not exist")
-        return DamagedStudyError(f"storage {self.path}: {exc.strerror or exc}")
+
+def unusable(path: Path, exc: OSError, *, read_only: bool = False) -> StudyError:
+    """The error for a journal that cannot be opened."""
+    if isinstance(exc, IsADirectoryError):
+        return DamagedStudyError(f"storage {path} is a directory, not a journal file: move it away")
+    if isinstance(exc, FileNotFoundError) and read_only:
+        return StudyError(f"storage {path}: no study: the journal file does not exist")
+    return DamagedStudyError(f"storage {path}: {exc.strerror or exc}")
 
 
 def damaged(path: Path, number: int, problem: str) -> DamagedStudyError:
@@ -417,22 +422,3 @@ def open_journal(path: Path, *, read_only: bool = False) -> JournalFileStorage:
         line = journal.last_read if journal.last_read is not None else 0
         problem = f"Optuna cannot replay it ({type(exc).__name__}: {exc})"
         raise damaged(path, line, problem) from None
-
-
-def replay(logs: Iterable[dict[str, Any]]) -> JournalStorage:
-    """An in-memory journal storage replaying `logs` (what `doctor` counts studies with)."""
-    return JournalStorage(_Logs(list(logs)))
-
-
-class _Logs(BaseJournalBackend):
-    def __init__(self, logs: list[dict[str, Any]]) -> None:
-        self.logs = logs
-        self.last_read = -1
-
-    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
-        for number in range(log_number_from, len(self.logs)):
-            self.last_read = number
-            yield self.logs[number]
-
-    def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        raise StudyError("a journal being checked is not written to")
