@@ -12,7 +12,9 @@ from ftsweep.cli import app
 
 runner = CliRunner()
 
-COMMANDS = ["init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance", "doctor"]
+COMMANDS = [
+    "init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance", "doctor"
+]
 USAGE = {
     "init": "Usage: ftsweep init [OPTIONS] FILE",
     "validate": "Usage: ftsweep validate [OPTIONS] SWEEP...",

@@ -107,7 +107,8 @@ def test_a_journal_takes_every_update_in_one_append(tmp_path: Path) -> None:
     written = path.read_text().splitlines()[lines:]
     assert len(written) == 7
     frame = json.loads(written[0])
-    assert frame["system_attr"] == {APPEND: {"records": 6, "bytes": len("\n".join(written[1:])) + 1}}
+    body = len("\n".join(written[1:])) + 1
+    assert frame["system_attr"] == {APPEND: {"records": 6, "bytes": body}}
     assert summary(storage, study_id) == EXPECTED
     assert summary(journal(path), study_id) == EXPECTED  # a fresh reader sees the same
     assert summary(optunas(path), study_id) == EXPECTED  # and so does Optuna's own backend
