@@ -8,6 +8,7 @@ The library raises these; only the CLI turns them into a message and an exit cod
     ├── JobRequestError    a trial that would render an invalid job request (metadata limits)
     ├── StudyError         the sweep's Optuna study cannot do what was asked
     │   ├── NoStudyError   a command that only reads found no study of the sweep in the storage
+    │   ├── DamagedStudyError  the study's journal file is damaged (`ftsweep doctor` repairs it)
     │   └── ResultsError   a results file that cannot be told (lists every problem)
     └── OutputError        an output file that cannot be written
 """
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "DamagedStudyError",
     "FtsweepError",
     "JobRequestError",
     "NoStudyError",
@@ -113,6 +115,13 @@ class NoStudyError(StudyError):
     """The storage holds no study of the sweep, and the command only reads (nothing is made)."""
 
     exit_code = 2
+
+
+class DamagedStudyError(StudyError):
+    """The storage's journal file is damaged or unreadable; the message names the line and the way
+    out (`ftsweep doctor SWEEP --repair`)."""
+
+    exit_code = 1
 
 
 class ResultsError(StudyError):

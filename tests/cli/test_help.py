@@ -12,7 +12,9 @@ from ftsweep.cli import app
 
 runner = CliRunner()
 
-COMMANDS = ["init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance"]
+COMMANDS = [
+    "init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance", "doctor"
+]
 USAGE = {
     "init": "Usage: ftsweep init [OPTIONS] FILE",
     "validate": "Usage: ftsweep validate [OPTIONS] SWEEP...",
@@ -23,6 +25,7 @@ USAGE = {
     "trials": "Usage: ftsweep trials [OPTIONS] SWEEP",
     "best": "Usage: ftsweep best [OPTIONS] SWEEP",
     "importance": "Usage: ftsweep importance [OPTIONS] SWEEP",
+    "doctor": "Usage: ftsweep doctor [OPTIONS] SWEEP",
 }
 
 

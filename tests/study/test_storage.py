@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ftsweep.errors import StudyError
+from ftsweep.errors import DamagedStudyError, StudyError
 from ftsweep.study import StorageLocation, SweepStudy, resolve_storage, tell, trials_frame
 from ftsweep.study.storage import ENV_VAR, _advisory_key, _redact
 
@@ -300,7 +300,12 @@ def test_a_broken_line_before_others_is_an_error(tmp_path: Path) -> None:
     lines = journal.read_bytes().splitlines(keepends=True)
     journal.write_bytes(lines[0] + b"{not json\n" + b"".join(lines[1:]))
     location = resolve_storage("a.yaml", str(journal))
-    with pytest.raises(StudyError, match=f"^storage {journal}: line 2 is not a log entry$"):
+    expected = (
+        f"^storage {journal} is damaged at line 2: not JSON \\(Expecting property name enclosed "
+        "in double quotes at column 2\\); `ftsweep doctor SWEEP` lists the damage, "
+        "`ftsweep doctor SWEEP --repair` drops it"
+    )
+    with pytest.raises(DamagedStudyError, match=expected):
         location.open(read_only=True)
 
 

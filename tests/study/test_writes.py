@@ -7,6 +7,7 @@ would have produced.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,19 @@ from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState, create_trial
 
+from ftsweep.study.journal import APPEND, open_journal
 from ftsweep.study.writes import TrialWrites
 
 DISTRIBUTIONS = {"x": CategoricalDistribution((1, 2, 3))}
 
 
 def journal(path: Path) -> JournalStorage:
+    """ftsweep's journal storage, the one `StorageLocation.open()` gives."""
+    return open_journal(path)
+
+
+def optunas(path: Path) -> JournalStorage:
+    """The same file through Optuna's own journal backend."""
     return JournalStorage(JournalFileBackend(str(path)))
 
 
@@ -95,10 +103,15 @@ def test_a_journal_takes_every_update_in_one_append(tmp_path: Path) -> None:
     study_id, ids = running_trials(storage, 3)
     lines = len(path.read_text().splitlines())
     apply(storage, ids)
-    # One record per attribute and per state, as Optuna's own calls write them.
-    assert len(path.read_text().splitlines()) == lines + 6
+    # A framing record, then one record per attribute and per state, as Optuna's calls write them.
+    written = path.read_text().splitlines()[lines:]
+    assert len(written) == 7
+    frame = json.loads(written[0])
+    body = len("\n".join(written[1:])) + 1
+    assert frame["system_attr"] == {APPEND: {"records": 6, "bytes": body}}
     assert summary(storage, study_id) == EXPECTED
     assert summary(journal(path), study_id) == EXPECTED  # a fresh reader sees the same
+    assert summary(optunas(path), study_id) == EXPECTED  # and so does Optuna's own backend
 
 
 def test_the_journal_records_read_as_optunas_own(tmp_path: Path) -> None:
@@ -112,8 +125,8 @@ def test_the_journal_records_read_as_optunas_own(tmp_path: Path) -> None:
     own.set_trial_system_attr(own_ids[1], "ftsweep:discarded", "batch not written")
     own.set_trial_state_values(own_ids[1], TrialState.FAIL, None)
     own.set_trial_user_attr(own_ids[2], "ftsweep", {"job_id": "ftjob-2", "job_status": "running"})
-    assert summary(journal(tmp_path / "bulk.log"), study_id) == summary(
-        journal(tmp_path / "own.log"), study_id
+    assert summary(optunas(tmp_path / "bulk.log"), study_id) == summary(
+        optunas(tmp_path / "own.log"), study_id
     )
 
 

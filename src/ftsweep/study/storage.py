@@ -1,6 +1,6 @@
 """Where sweeps' studies live, and the lock that makes handing out trials safe across processes.
 
-The embedded default is Optuna's journal file storage in `.ftsweep/journal.log` beside the sweep
+The embedded default is a journal file in Optuna's format in `.ftsweep/journal.log` beside the sweep
 file: no server, and for this workload much faster than SQLite (README, "Storage"). `--storage`
 or `FTSWEEP_STORAGE` selects another: a journal file path (`*.log`, `*.journal` or
 `journal:PATH`), or any SQLAlchemy URL Optuna's RDB storage takes (`sqlite:///...`,
@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
-import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ftsweep.errors import StudyError
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
-    from optuna.storages.journal import BaseJournalBackend
 
 __all__ = ["ENV_VAR", "StorageLocation", "resolve_storage"]
 
@@ -54,23 +51,24 @@ class StorageLocation:
     def open(self, *, read_only: bool = False) -> BaseStorage:
         """The Optuna storage object.
 
-        `read_only` opens a journal file without creating, locking or writing anything (a write
-        through it is a StudyError); a missing journal is a StudyError saying there is no study.
-        A database opens as usual.
+        A journal file is read and written through ftsweep's own backend (`journal.py`): appends
+        all-or-nothing under a flock, every record checked (a damaged one is a DamagedStudyError).
+        `read_only` opens it without creating, locking or writing anything (a write through it is
+        a StudyError); a missing journal is a StudyError saying there is no study. A database
+        opens as usual.
         """
         if self.path is None:
             return _rdb(self.url)
-        if read_only:
-            return _read_only_journal(self.path)
-        return _journal(self.path)
+        return _journal(self.path, read_only=read_only)
 
     def exists(self) -> bool:
         """Whether the storage holds anything: its journal file or SQLite database exists.
 
-        Other databases are taken to exist: asking would mean connecting.
+        Other databases are taken to exist: asking would mean connecting. Anything at a journal's
+        path counts, so that a directory there is reported as one rather than as no study.
         """
         if self.path is not None:
-            return self.path.is_file()
+            return os.path.lexists(self.path)
         if self.kind != "sqlite":
             return True
         database = _sqlite_database(self.url)
@@ -123,78 +121,10 @@ def _journal_location(path: Path) -> StorageLocation:
     return StorageLocation(f"journal:{path}", path)
 
 
-def _journal(path: Path) -> BaseStorage:
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+def _journal(path: Path, *, read_only: bool) -> BaseStorage:
+    from ftsweep.study.journal import open_journal
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
-    except OSError as exc:
-        raise StudyError(f"storage {path}: {exc.strerror or exc}") from None
-    return JournalStorage(backend)
-
-
-def _read_only_journal(path: Path) -> BaseStorage:
-    from optuna.storages import JournalStorage
-
-    if not path.is_file():
-        raise StudyError(f"storage {path}: no study: the journal file does not exist")
-    return JournalStorage(_read_only_backend()(path))
-
-
-@functools.cache
-def _read_only_backend() -> Callable[[Path], BaseJournalBackend]:
-    """The backend class, made on first use: importing this module must not import optuna."""
-    from optuna.storages.journal import BaseJournalBackend
-
-    class ReadOnlyJournalFile(BaseJournalBackend):
-        """Optuna's journal file format, read the way `JournalFileBackend` reads it."""
-
-        def __init__(self, path: Path) -> None:
-            self.path = path
-            self._offsets = {0: 0}  # log number -> where its line starts
-
-        def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
-            try:
-                with open(self.path, "rb") as file:
-                    yield from self._read(file, log_number_from)
-            except OSError as exc:
-                raise StudyError(f"storage {self.path}: {exc.strerror or exc}") from None
-
-        def _read(self, file: IO[bytes], log_number_from: int) -> Iterator[dict[str, Any]]:
-            start = log_number_from if log_number_from in self._offsets else 0
-            broken: int | None = None  # a bad line is an error only when another follows it
-            for number, line in _whole_lines(file, start, self._offsets[start]):
-                if broken is not None:
-                    raise StudyError(f"storage {self.path}: line {broken + 1} is not a log entry")
-                try:
-                    log = json.loads(line) if number >= log_number_from else None
-                except ValueError:
-                    broken = number
-                    continue
-                self._offsets[number + 1] = self._offsets[number] + len(line)
-                if log is not None:
-                    yield log
-
-        def append_logs(self, logs: list[dict[str, Any]]) -> None:
-            raise StudyError(f"storage {self.path} is open read-only: nothing is written to it")
-
-    return ReadOnlyJournalFile
-
-
-def _whole_lines(file: IO[bytes], first: int, offset: int) -> Iterator[tuple[int, bytes]]:
-    """The lines from `offset`, numbered from `first`, up to the end the file had at the start.
-
-    A last line without its newline is still being written: the next read gets it whole.
-    """
-    remaining = os.fstat(file.fileno()).st_size - offset
-    file.seek(offset)
-    for number, line in enumerate(file, start=first):
-        remaining -= len(line)
-        if remaining < 0 or not line.endswith(b"\n"):
-            return
-        yield number, line
+    return open_journal(path, read_only=read_only)
 
 
 def _sqlite_database(url: str) -> str:

@@ -2,24 +2,26 @@
 
 Optuna's journal storage appends one log line and re-reads the journal for every call, which
 caps telling at a few hundred trials a second. `TrialWrites` collects the updates of a whole
-results file and, on a journal storage, appends them with one `append_logs` call under the
-journal's own file lock: one write and one fsync, in the journal's own record format (the same
-records `set_trial_user_attr`, `set_trial_system_attr` and `set_trial_state_values` write).
+results file and, on ftsweep's journal file, appends them with one `JournalFile.append_logs`
+call: one framed, all-or-nothing write and one fsync under the journal's lock, in Optuna's own
+record format (the records `set_trial_user_attr`, `set_trial_system_attr` and
+`set_trial_state_values` write, built in `journal.py`).
 Attributes are written before states, since a finished trial takes no more writes. On any other
 storage (PostgreSQL, SQLite) the same updates go through Optuna's public storage API one by one.
 """
 
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
     from optuna.trial import TrialState
+
+    from ftsweep.study.journal import JournalFile
 
 __all__ = ["TrialWrites"]
 
@@ -61,73 +63,37 @@ class TrialWrites:
         """Apply every update: in one journal write when the storage allows it."""
         if not self._updates:
             return
-        if _journal_backend(storage) is not None:
-            _append_journal(storage, self._updates)
+        journal = _journal(storage)
+        if journal is not None:
+            _append_journal(journal, self._updates)
         else:
             _one_by_one(storage, self._updates)
         self._updates = {}
 
 
-def _journal_backend(storage: BaseStorage) -> Any:
-    from optuna.storages import JournalStorage
+def _journal(storage: BaseStorage) -> JournalFile | None:
+    from ftsweep.study.journal import JournalFileStorage
 
-    if not isinstance(storage, JournalStorage):
-        return None
-    needed = ("_backend", "_replay_result", "_thread_lock", "_sync_with_backend")
-    return storage._backend if all(hasattr(storage, n) for n in needed) else None
+    return storage.journal if isinstance(storage, JournalFileStorage) else None
 
 
-def _append_journal(storage: Any, updates: Mapping[int, _Update]) -> None:
-    from optuna.storages.journal._storage import JournalOperation
+def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> None:
+    from ftsweep.study.journal import now, state_record, trial_attr_record
 
-    with storage._thread_lock:
-        worker = storage._replay_result.worker_id
-        now = datetime.now(tz=UTC).isoformat(timespec="microseconds")
-        logs: list[dict[str, Any]] = []
-        for trial_id, update in updates.items():
-            head = {"worker_id": worker, "trial_id": trial_id}
-            for key, value in update.user_attrs.items():  # the journal takes one per record
-                op = int(JournalOperation.SET_TRIAL_USER_ATTR)  # plain ints encode faster
-                logs.append({"op_code": op, **head, "user_attr": {key: value}})
-            for key, value in update.system_attrs.items():
-                op = int(JournalOperation.SET_TRIAL_SYSTEM_ATTR)
-                logs.append({"op_code": op, **head, "system_attr": {key: value}})
-            if update.state is not None:
-                logs.append(_state_log(head, update, now))
-        _append_logs(storage._backend, logs)
-        # No replay here: every JournalStorage read replays new records first, so the next read
-        # (in this process or any other) sees these; replaying 10,000 updates now would double
-        # the cost of a tell whose process usually ends right after.
-
-
-def _append_logs(backend: Any, logs: list[dict[str, Any]]) -> None:
-    """`backend.append_logs(logs)`, with orjson for a file backend: the same compact JSON lines
-    under the same lock, written and fsynced the same way, five times faster to encode."""
-    from optuna.storages.journal import JournalFileBackend
-    from optuna.storages.journal._file import get_lock_file
-
-    if not isinstance(backend, JournalFileBackend) or not hasattr(backend, "_file_path"):
-        backend.append_logs(logs)
-        return
-    import orjson
-
-    payload = b"".join(orjson.dumps(log, option=orjson.OPT_APPEND_NEWLINE) for log in logs)
-    with get_lock_file(backend._lock), open(backend._file_path, "ab") as stream:
-        stream.write(payload)
-        stream.flush()
-        os.fsync(stream.fileno())
-
-
-def _state_log(head: dict[str, Any], update: _Update, now: str) -> dict[str, Any]:
-    from optuna.storages.journal._storage import JournalOperation
-
-    assert update.state is not None
-    values = list(update.values) if update.values is not None else None
-    op = int(JournalOperation.SET_TRIAL_STATE_VALUES)
-    log = {"op_code": op, **head, "state": int(update.state), "values": values}
-    if update.state.is_finished():
-        log["datetime_complete"] = now
-    return log
+    worker = f"ftsweep-{uuid.uuid4()}"  # not this process's Optuna worker: nothing to own
+    time = now()
+    logs: list[dict[str, Any]] = []
+    for trial_id, update in updates.items():
+        for key, value in update.user_attrs.items():
+            logs.append(trial_attr_record(worker, trial_id, "user", key, value))
+        for key, value in update.system_attrs.items():
+            logs.append(trial_attr_record(worker, trial_id, "system", key, value))
+        if update.state is not None:
+            logs.append(state_record(worker, trial_id, int(update.state), update.values, time))
+    journal.append_logs(logs)
+    # No replay here: every JournalStorage read replays new records first, so the next read
+    # (in this process or any other) sees these; replaying 10,000 updates now would double
+    # the cost of a tell whose process usually ends right after.
 
 
 def _one_by_one(storage: BaseStorage, updates: Mapping[int, _Update]) -> None:

@@ -1,0 +1,120 @@
+"""A `tell` or `ask` killed with SIGKILL at any moment leaves a study every command reads, and a
+killed tell has told all of its file or none of it: rerunning it completes the work."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ftsweep.cli import app
+from ftsweep.study import SweepStudy
+from ftsweep.study.journal import JournalFile
+from ftsweep.sweep import load_sweep
+
+from .test_study import make_study, sweep_text
+
+ROWS = 10_000  # 20,000 takes twice as long and shows nothing more
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+SPACE = "  learning_rate_multiplier: {low: 0.05, high: 5.0, log: true}\n"
+OBJECTIVE = "objective: {metric: full_valid_loss, direction: minimize}\n"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sweep with ROWS running trials, built fast: its first trial's record, repeated."""
+    directory = tmp_path_factory.mktemp("kill")
+    study = make_study(directory, sweep_text(strategy="random", space=SPACE, extra=OBJECTIVE))
+    study.ask(1)
+    study.close()
+    path = study.location.path
+    assert path is not None
+    create = json.loads(path.read_bytes().splitlines()[-1])
+    JournalFile(path).append_logs([create] * (ROWS - 1))
+    rows = "".join(f"{n},{0.2 + n % 97 / 100}\n" for n in range(ROWS))
+    (directory / "results.csv").write_text("trial,full_valid_loss\n" + rows)
+    return directory
+
+
+def copy_of(pristine: Path, target: Path) -> Path:
+    shutil.copytree(pristine, target)
+    return target
+
+
+def ftsweep(*args: object) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ftsweep", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def finished(process: subprocess.Popen[bytes]) -> tuple[int, bytes]:
+    _, err = process.communicate()
+    return process.returncode, err
+
+
+def complete_and_half_told(directory: Path) -> tuple[int, int]:
+    """Complete trials, and trials that hold a job but are not complete (half told)."""
+    with SweepStudy(load_sweep(directory / "sweep.yaml")) as study:
+        trials = study.trials()
+    complete = sum(t.state.name == "COMPLETE" for t in trials)
+    half = sum(t.state.name != "COMPLETE" and bool(t.user_attrs) for t in trials)
+    return complete, half
+
+
+def commands_work(directory: Path) -> None:
+    runner = CliRunner()
+    sweep = str(directory / "sweep.yaml")
+    for args in (["trials", sweep, "-f", "csv"], ["ask", sweep, "-o", str(directory / "b")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+
+
+@pytest.fixture(scope="module")
+def tell_seconds(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> float:
+    directory = copy_of(pristine, tmp_path_factory.mktemp("measure") / "s")
+    start = time.monotonic()
+    assert finished(ftsweep("tell", directory / "sweep.yaml", directory / "results.csv"))[0] == 0
+    return time.monotonic() - start
+
+
+def test_a_killed_tell_told_all_or_nothing_and_rerunning_completes_it(
+    pristine: Path, tell_seconds: float, tmp_path: Path
+) -> None:
+    outcomes = set()
+    for kill in range(1, 9):
+        directory = copy_of(pristine, tmp_path / str(kill))
+        sweep, results = directory / "sweep.yaml", directory / "results.csv"
+        process = ftsweep("tell", sweep, results)
+        time.sleep(tell_seconds * kill / 9)
+        process.send_signal(signal.SIGKILL)
+        code, err = finished(process)
+        assert b"Traceback" not in err
+        complete, half = complete_and_half_told(directory)
+        assert (complete in (0, ROWS), half) == (True, 0), kill
+        outcomes.add(complete if code else "done")
+        commands_work(directory)
+        assert finished(ftsweep("tell", sweep, results))[0] == 0
+        assert complete_and_half_told(directory) == (ROWS, 0)
+    assert 0 in outcomes  # some kill landed before the tell's write
+
+
+def test_a_killed_ask_leaves_a_study_every_command_reads(pristine: Path, tmp_path: Path) -> None:
+    for kill, delay in enumerate((0.8, 1.6, 2.4)):
+        directory = copy_of(pristine, tmp_path / str(kill))
+        process = ftsweep("ask", directory / "sweep.yaml", "-n", "3000", "-o", directory / "b")
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        assert b"Traceback" not in finished(process)[1]
+        commands_work(directory)
