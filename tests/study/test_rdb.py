@@ -32,10 +32,11 @@ def test_a_tell_is_one_transaction_that_optuna_reads_back(tmp_path: Path, url: s
     import optuna
 
     study = asked(tmp_path, url, 20)
-    report = tell(study, [result(trial=n, full_valid_loss=n / 10) for n in range(20)])
+    report = tell(study, [result(trial=n, values={"full_valid_loss": n / 10}) for n in range(20)])
     assert report.finished == 20
-    loaded = optuna.load_study(study_name="s", storage=url)
-    trials = loaded.get_trials()
+    storage = optuna.storages.RDBStorage(url)  # Optuna's own, fresh
+    trials = optuna.load_study(study_name="s", storage=storage).get_trials()
+    storage.engine.dispose()
     assert [t.state.name for t in trials] == ["COMPLETE"] * 20
     assert [t.values for t in trials] == [[n / 10] for n in range(20)]
     assert all(t.duration is not None and t.duration.total_seconds() >= 0 for t in trials)

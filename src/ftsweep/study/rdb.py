@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["commit_updates"]
 
 _NEEDED = (
-    "scoped_session",
+    "engine",
     "check_trial_is_updatable",
     "_set_trial_attr_without_commit",
     "_set_trial_value_without_commit",
@@ -44,8 +44,12 @@ def commit_updates(storage: Any, updates: Mapping[int, Update]) -> bool:
     if not all(hasattr(storage, name) for name in _NEEDED):
         return False
     from optuna.storages._rdb import models
+    from sqlalchemy.orm import Session
 
-    session = storage.scoped_session()
+    # A session of its own, not the storage's scoped one: on a finished trial Optuna's check
+    # reads the trial through the scoped session and commits it, which would commit half of
+    # this transaction before raising.
+    session = Session(bind=storage.engine)
     try:
         user, system = models.TrialUserAttributeModel, models.TrialSystemAttributeModel
         for trial_id, update in updates.items():
@@ -58,7 +62,7 @@ def commit_updates(storage: Any, updates: Mapping[int, Update]) -> bool:
         session.rollback()
         raise
     finally:
-        storage.scoped_session.remove()
+        session.close()
     return True
 
 

@@ -6,8 +6,9 @@ results file and, on ftsweep's journal file, appends them with one `JournalFile.
 call: one framed, all-or-nothing write and one fsync under the journal's lock, in Optuna's own
 record format (the records `set_trial_user_attr`, `set_trial_system_attr` and
 `set_trial_state_values` write, built in `journal.py`).
-Attributes are written before states, since a finished trial takes no more writes. On any other
-storage (PostgreSQL, SQLite) the same updates go through Optuna's public storage API one by one.
+Attributes are written before states, since a finished trial takes no more writes. On Optuna's RDB
+storage (PostgreSQL, SQLite) they are applied in one transaction (`ftsweep.study.rdb`), and on
+any other storage through Optuna's public storage API one by one.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class TrialWrites:
         journal = _journal(storage)
         if journal is not None:
             _append_journal(journal, self._updates)
-        else:
+        elif not _one_transaction(storage, self._updates):
             _one_by_one(storage, self._updates)
         self._updates = {}
 
@@ -94,6 +95,14 @@ def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> Non
     # No replay here: every JournalStorage read replays new records first, so the next read
     # (in this process or any other) sees these; replaying 10,000 updates now would double
     # the cost of a tell whose process usually ends right after.
+
+
+def _one_transaction(storage: BaseStorage, updates: Mapping[int, _Update]) -> bool:
+    from optuna.storages import RDBStorage
+
+    from ftsweep.study.rdb import commit_updates
+
+    return isinstance(storage, RDBStorage) and commit_updates(storage, updates)
 
 
 def _one_by_one(storage: BaseStorage, updates: Mapping[int, _Update]) -> None:
