@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ftsweep.study.attrs import config_attrs, job_attrs, job_info
+from ftsweep.study.attrs import config_attrs, job_attrs, job_id, job_info
 
 INFO = {
     "job_id": "ftjob-1",
@@ -60,3 +60,9 @@ def test_job_info_reads_a_study_written_before_the_flat_attributes() -> None:
         "resolved": {"n_epochs": 2, "batch_size": 8},
     }
     assert job_info({}) == {}
+
+
+def test_job_id_reads_both_forms() -> None:
+    assert job_id(FLAT) == "ftjob-1"
+    assert job_id({"ftsweep": {"job_id": "ftjob-old"}}) == "ftjob-old"
+    assert job_id({"ftsweep": {"job_status": "running"}}) is None

@@ -299,3 +299,19 @@ def test_force_imports_a_job_on_other_data_files_with_a_note(
         "the same (--force)"
     ]
     assert list(trials_frame(study)["job_id"]) == ["ftjob-x"]
+
+
+def test_an_imported_trial_carries_its_configuration_and_job_as_flat_attributes(
+    study: SweepStudy, tmp_path: Path
+) -> None:
+    do_import(study, jsonl(tmp_path / "jobs.jsonl", job("ftjob-a", status="running")))
+    attrs = optuna_trials(study)[0].user_attrs
+    config = {k: v for k, v in attrs.items() if k.startswith("config.")}
+    assert config == {
+        "config.n_epochs": 2,
+        "config.batch_size": 4,
+        "config.learning_rate_multiplier": 1.8,
+    }
+    assert (attrs["job.id"], attrs["job.status"]) == ("ftjob-a", "running")
+    assert attrs["resolved.n_epochs"] == 2
+    assert "ftsweep" not in attrs

@@ -20,7 +20,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CONFIG", "LEGACY_JOB", "RESOLVED", "Scalar", "config_attrs", "job_attrs", "job_info"]
+__all__ = [
+    "CONFIG",
+    "LEGACY_JOB",
+    "RESOLVED",
+    "Scalar",
+    "config_attrs",
+    "job_attrs",
+    "job_id",
+    "job_info",
+]
 
 Scalar = str | int | float | bool
 
@@ -53,6 +62,14 @@ def job_attrs(info: Mapping[str, Any]) -> dict[str, Scalar]:
         if value is not None:
             out[f"{RESOLVED}{name}"] = value
     return out
+
+
+def job_id(user_attrs: Mapping[str, Any]) -> str | None:
+    """The id of a trial's job, when known (`job_info(...).get("job_id")`, faster)."""
+    found = user_attrs.get("job.id")
+    if found is None and isinstance(user_attrs.get(LEGACY_JOB), Mapping):
+        found = user_attrs[LEGACY_JOB].get("job_id")
+    return None if found is None else str(found)
 
 
 def job_info(user_attrs: Mapping[str, Any]) -> dict[str, Any]:

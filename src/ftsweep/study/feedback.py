@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ftsweep._bulk import bulk
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.attrs import CONFIG, config_attrs, job_attrs, job_info
+from ftsweep.study.attrs import CONFIG, config_attrs, job_attrs, job_id, job_info
 from ftsweep.study.study import DISCARDED, SUPERSEDES, SweepStudy, original_number
 from ftsweep.study.writes import TrialWrites
 
@@ -132,8 +132,8 @@ class _Index:
         for trial in trials:  # a replacement stands for the trial it supersedes
             if SUPERSEDES in trial.system_attrs and DISCARDED not in trial.system_attrs:
                 self.current[int(trial.system_attrs[SUPERSEDES])] = trial
-        jobs = ((job_info(t.user_attrs).get("job_id"), t) for t in self.current.values())
-        self.by_job = {str(job_id): t for job_id, t in jobs if job_id is not None}
+        jobs = ((job_id(t.user_attrs), t) for t in self.current.values())
+        self.by_job = {found: t for found, t in jobs if found is not None}
         self.taught: dict[str, Result] = {}  # the row of the batch that tied a job to its trial
 
     def learn_jobs(self, results: Sequence[Result]) -> None:
