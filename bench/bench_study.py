@@ -106,13 +106,15 @@ def child_tell(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_verify(spec: dict[str, Any]) -> dict[str, Any]:
     """A fresh reader's view of a told study: states counted, every value and job id checked."""
+    from ftsweep.study.attrs import job_info
+
     study = _open(spec["sweep"])
     trials = study.study().get_trials(deepcopy=False)
     states: dict[str, int] = {}
     wrong = 0
     for trial in trials:
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
-        job = trial.user_attrs.get("ftsweep", {})
+        job = job_info(trial.user_attrs)
         if job.get("job_id") != f"ftjob-{trial.number}":
             wrong += 1
         elif trial.state.name == "COMPLETE" and trial.values != [value_of(trial.number)]:

@@ -305,7 +305,7 @@ def test_import_adds_jobs_and_tells_their_rows(sweep: Path, tmp_path: Path) -> N
     )
     found = frame(sweep)
     assert list(found["origin"]) == ["import", "import"]
-    assert list(found["batch_size"]) == [8, "auto"]
+    assert (found["batch_size"][0], list(found["batch_size_auto"])) == (8, [False, True])
     assert list(found["full_valid_loss"]) == [0.4, 0.3]
     again = run("import", sweep, jobs)
     assert again.stderr == (  # the jobs it has are told again: nothing changed
@@ -395,7 +395,8 @@ def test_trials_parquet_needs_a_file(told: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     back = pd.read_parquet(out)
     assert list(back["key"]) == ["s-0000", "s-0001", "s-0002", "s-0003"]
-    assert list(back["batch_size"]) == ["auto", "8", "auto", "8"]
+    assert list(back["batch_size"].fillna(-1)) == [-1, 8, -1, 8]
+    assert list(back["batch_size_auto"]) == [True, False, True, False]
     assert list(back["trained_tokens"].fillna(-1)) == [1000, 2000, 1500, -1]
 
 
@@ -658,3 +659,48 @@ def test_trials_and_best_read_a_study_on_a_read_only_mount(told: Path) -> None:
         )
         assert (done.returncode, done.stderr) == (0, ""), args
     assert len(done.stdout.splitlines()) > 1
+
+
+@pytest.fixture
+def with_foreign(told: Path) -> Path:
+    """The told sweep plus three trials plain Optuna added (numbers 4 to 6): one with no
+    parameters, one with another study's, one with a value outside the sweep's space."""
+    import optuna
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    with SweepStudy(load_sweep(told)) as study:
+        raw = optuna.load_study(study_name="s", storage=study.storage)
+        raw.tell(raw.ask(), 0.1)
+        raw.tell(raw.ask({"x": FloatDistribution(0, 1)}), 0.2)
+        raw.add_trial(
+            optuna.trial.create_trial(
+                params={"n_epochs.other": 50},
+                distributions={"n_epochs.other": IntDistribution(1, 100)},
+                value=0.05,
+            )
+        )
+    return told
+
+
+NOT_SHOWN = "note: 3 trials were not made by ftsweep and are not shown: 4, 5, 6\n"
+
+
+@pytest.mark.parametrize("format", ["table", "csv", "json"])
+def test_trials_leaves_out_trials_plain_optuna_added_with_a_note(
+    with_foreign: Path, format: str
+) -> None:
+    result = run("trials", with_foreign, "-f", format)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == NOT_SHOWN
+    if format == "json":
+        assert [r["number"] for r in json.loads(result.stdout)] == [0, 1, 2, 3]
+
+
+def test_best_and_importance_leave_out_trials_plain_optuna_added(with_foreign: Path) -> None:
+    best = run("best", with_foreign)
+    assert (best.exit_code, best.stderr) == (0, NOT_SHOWN)
+    lines = best.stdout.splitlines()
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    assert rows == [["1", "1", "8", "0.3", "2000"]]  # not the better values of 4 to 6
+    importance = run("importance", with_foreign)
+    assert (importance.exit_code, importance.stderr) == (0, NOT_SHOWN)

@@ -231,8 +231,8 @@ def check_told(study: SweepStudy, numbers: Iterable[int]) -> None:
         trial = trials[number]
         assert trial.state.name == "COMPLETE", (number, trial.state)
         assert trial.values == [value_of(number)]
-        assert trial.user_attrs["ftsweep"]["job_id"] == f"ftjob-{number}"
-        assert trial.user_attrs["ftsweep"]["trained_tokens"] == 1000 + number
+        assert trial.user_attrs["job.id"] == f"ftjob-{number}"
+        assert trial.user_attrs["job.trained_tokens"] == 1000 + number
 
 
 # -- scenarios (the PostgreSQL tests run the same ones with a URL) ------------------------

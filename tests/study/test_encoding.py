@@ -222,3 +222,45 @@ def test_a_configuration_outside_the_space_is_refused() -> None:
     encoding = Encoding(sweep_of("list with auto").space)
     with pytest.raises(ValueError, match="is not a configuration of this sweep's space"):
         encoding.encode({"batch_size": 16, "n_epochs": 1})
+
+
+@pytest.mark.parametrize("kind", SPACES)
+@pytest.mark.parametrize("sampler", ["tpe", "random"])
+def test_try_decode_reads_every_configuration_optuna_stored(kind: str, sampler: str) -> None:
+    sweep = sweep_of(kind)
+    encoding = Encoding(sweep.space)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    chosen = (
+        optuna.samplers.TPESampler(seed=1, n_startup_trials=5)
+        if sampler == "tpe"
+        else optuna.samplers.RandomSampler(seed=1)
+    )
+    study = optuna.create_study(sampler=chosen)
+    for i in range(15):
+        trial = study.ask()
+        params = encoding.suggest(trial)
+        assert encoding.try_decode(trial.params) == params
+        study.tell(trial, float(i % 7))
+
+
+@pytest.mark.parametrize(
+    ("kind", "encoded"),
+    [
+        ("list with auto", {}),  # plain `study.ask()`: no parameters
+        ("list with auto", {"x": 0.5}),  # another study's parameters
+        ("list with auto", {"batch_size": 4}),  # one missing
+        ("list with auto", {"batch_size": 4, "n_epochs": 1, "x": 2}),  # one extra
+        ("list with auto", {"batch_size": 16, "n_epochs": 1}),  # not a choice
+        ("int range", {"n_epochs": 50}),  # outside the range
+        ("int range", {"n_epochs": "three"}),
+        ("int range auto", {"n_epochs.auto": "yes"}),
+        ("union", {"space": 7}),
+        ("union", {"s0.batch_size": 4, "s0.n_epochs": 1}),  # no sub-space named
+        ("union", {"space": 1, "s1.zip(n_epochs,learning_rate_multiplier)": 99}),
+    ],
+)
+def test_try_decode_is_none_for_parameters_of_no_configuration(
+    kind: str, encoded: dict[str, object]
+) -> None:
+    encoding = Encoding(sweep_of(kind).space)
+    assert encoding.try_decode(encoded) is None

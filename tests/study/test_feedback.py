@@ -10,7 +10,7 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
-from ftsweep.study.study import JOB, SUPERSEDES
+from ftsweep.study.study import SUPERSEDES
 
 from .test_study import make_study, optuna_trials, result, sweep_text
 
@@ -342,7 +342,7 @@ def test_a_second_replacement_supersedes_the_first(study: SweepStudy) -> None:
 def test_a_long_error_is_stored_cut(study: SweepStudy, tmp_path: Path) -> None:
     path = write(tmp_path / "results.csv", f"trial,status,error\n0,failed,{'e' * 100_000}\n")
     assert tell(study, read_results(path, study.sweep.objectives)).finished == 1
-    stored = optuna_trials(study)[0].user_attrs[JOB]["error"]
+    stored = optuna_trials(study)[0].user_attrs["job.error"]
     assert stored == "e" * 2000 + " … (98,000 characters cut)"
 
 
@@ -449,3 +449,76 @@ def test_a_batch_naming_no_trial_of_the_sweep_is_refused(study: SweepStudy) -> N
         ":3: job_id: names no trial of sweep 's' (got 'ftjob-nope')",
     ]
     assert snapshot(study) == before and journal_size(study) == size
+
+
+def journal_records(study: SweepStudy) -> list[dict[str, Any]]:
+    assert study.location.path is not None
+    return [json.loads(line) for line in study.location.path.read_text().splitlines()]
+
+
+def test_a_tell_writes_the_job_as_flat_scalar_attributes(study: SweepStudy, tmp_path: Path) -> None:
+    done = job_object(
+        "s-0001",
+        id="ftjob-1",
+        status="succeeded",
+        trained_tokens=4096,
+        fine_tuned_model="ft:gpt-4.1-mini:org::abc",
+    )
+    done["method"]["supervised"]["hyperparameters"] = {"n_epochs": 1, "batch_size": 12}
+    path = write(tmp_path / "job.json", json.dumps(done))
+    tell(study, [*read_results(path, ()), result(trial=1, values={"full_valid_loss": 0.5})])
+    attrs = optuna_trials(study)[1].user_attrs
+    assert {k: v for k, v in attrs.items() if not k.startswith("config.")} == {
+        "job.id": "ftjob-1",
+        "job.status": "succeeded",
+        "job.trained_tokens": 4096,
+        "job.fine_tuned_model": "ft:gpt-4.1-mini:org::abc",
+        "resolved.n_epochs": 1,
+        "resolved.batch_size": 12,
+        "resolved.learning_rate_multiplier": 1.8,  # the top-level fallback of supervised jobs
+    }
+
+
+def test_a_later_tell_writes_only_what_changed(study: SweepStudy) -> None:
+    tell(study, [result(trial=0, job_id="ftjob-a", status="running", trained_tokens=10)])
+    before = len(journal_records(study))
+    tell(study, [result(trial=0, job_id="ftjob-a", status="succeeded", trained_tokens=10)])
+    written = journal_records(study)[before:]
+    assert [r.get("user_attr") for r in written] == [{"job.status": "succeeded"}]
+
+
+def test_a_tell_gives_a_trial_without_them_its_configuration_attributes(
+    study: SweepStudy,
+) -> None:
+    tell(study, [result(trial=2, job_id="ftjob-c", status="running")])
+    attrs = optuna_trials(study)[2].user_attrs
+    assert {k: v for k, v in attrs.items() if k.startswith("config.")} == {
+        "config.n_epochs": 2,
+        "config.batch_size": "auto",
+    }
+
+
+def legacy(study: SweepStudy, number: int, job: dict[str, Any]) -> None:
+    """Give a trial its job as studies written before the flat attributes held it."""
+    trial = optuna_trials(study)[number]
+    study.storage.set_trial_user_attr(trial._trial_id, "ftsweep", job)
+
+
+def test_a_study_written_before_the_flat_attributes_still_works(study: SweepStudy) -> None:
+    legacy(study, 0, {"job_id": "ftjob-old", "job_status": "running", "resolved": {"n_epochs": 1}})
+    with pytest.raises(ResultsError, match="belongs to job ftjob-old, not ftjob-new"):
+        tell(study, [result(trial=0, job_id="ftjob-new")])
+    tell(study, [result(job_id="ftjob-old", values={"full_valid_loss": 0.5}, trained_tokens=7)])
+    found = row(trials_frame(study), "s-0000")
+    assert (found["job_id"], found["job_status"], found["trained_tokens"]) == (
+        "ftjob-old",
+        "succeeded",
+        7,
+    )
+    assert (found["resolved_n_epochs"], found["full_valid_loss"]) == (1, 0.5)
+    attrs = optuna_trials(study)[0].user_attrs
+    assert (attrs["job.id"], attrs["job.status"], attrs["resolved.n_epochs"]) == (
+        "ftjob-old",
+        "succeeded",
+        1,
+    )

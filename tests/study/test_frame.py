@@ -23,6 +23,7 @@ SUPERVISED_COLUMNS = [
     "origin",
     "n_epochs",
     "batch_size",
+    "batch_size_auto",
     "resolved_batch_size",
     "resolved_learning_rate_multiplier",
     "resolved_n_epochs",
@@ -87,6 +88,12 @@ REINFORCEMENT_COLUMNS = [
 def check_dtypes(frame: pd.DataFrame) -> None:
     assert frame["number"].dtype == "int64"
     assert frame["trained_tokens"].dtype == "Int64"
+    assert frame["full_valid_loss"].dtype == "float64"
+    assert frame["n_epochs"].dtype == frame["batch_size"].dtype == "Int64"
+    assert frame["batch_size_auto"].dtype == "boolean"
+    for name in ("resolved_batch_size", "resolved_n_epochs"):
+        assert frame[name].dtype == "Int64", name
+    assert frame["resolved_learning_rate_multiplier"].dtype == "float64"
     assert frame["estimated_cost"].dtype == "float64"
     assert frame["actual_cost"].dtype == "float64"
     for name in ("started", "completed"):
@@ -134,7 +141,8 @@ def test_rows_hold_requested_and_resolved_values(tmp_path: Path) -> None:
     assert list(frame["state"]) == ["complete", "running", "running"]
     assert list(frame["origin"]) == ["ask", "ask", "ask"]
     assert list(frame["n_epochs"]) == [1, 1, 2]
-    assert list(frame["batch_size"]) == ["auto", 8, "auto"]
+    assert list(frame["batch_size"].fillna(-1)) == [-1, 8, -1]
+    assert list(frame["batch_size_auto"]) == [True, False, True]
     second = row(frame, "s-0001")
     assert (second["resolved_batch_size"], second["resolved_n_epochs"]) == (12, 1)
     assert (second["job_id"], second["job_status"]) == ("ftjob-1", "running")

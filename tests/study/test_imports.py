@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from ftsweep.errors import ResultsError
@@ -145,7 +146,8 @@ def test_an_auto_dimension_takes_an_unlisted_value_as_auto(
     report = do_import(study, jsonl(tmp_path / "jobs.jsonl", job("ftjob-a", batch_size=16)))
     assert report.notes == ["job ftjob-a: taken as auto: batch_size 16"]
     found = row(trials_frame(study), "s-0000")
-    assert (found["batch_size"], found["resolved_batch_size"]) == ("auto", 16)
+    assert found["batch_size_auto"] and pd.isna(found["batch_size"])
+    assert found["resolved_batch_size"] == 16
 
 
 def test_an_auto_range_takes_a_value_outside_it_as_auto(tmp_path: Path) -> None:
@@ -156,7 +158,7 @@ def test_an_auto_range_takes_a_value_outside_it_as_auto(tmp_path: Path) -> None:
     study = make_study(tmp_path, sweep_text(strategy="tpe", space=space))
     report = do_import(study, jsonl(tmp_path / "jobs.jsonl", job("ftjob-a", n_epochs=9)))
     assert report.notes == ["job ftjob-a: taken as auto: n_epochs 9"]
-    assert row(trials_frame(study), "s-0000")["n_epochs"] == "auto"
+    assert row(trials_frame(study), "s-0000")["n_epochs_auto"]
 
 
 def test_a_job_of_another_method_is_refused(study: SweepStudy, tmp_path: Path) -> None:
@@ -297,3 +299,19 @@ def test_force_imports_a_job_on_other_data_files_with_a_note(
         "the same (--force)"
     ]
     assert list(trials_frame(study)["job_id"]) == ["ftjob-x"]
+
+
+def test_an_imported_trial_carries_its_configuration_and_job_as_flat_attributes(
+    study: SweepStudy, tmp_path: Path
+) -> None:
+    do_import(study, jsonl(tmp_path / "jobs.jsonl", job("ftjob-a", status="running")))
+    attrs = optuna_trials(study)[0].user_attrs
+    config = {k: v for k, v in attrs.items() if k.startswith("config.")}
+    assert config == {
+        "config.n_epochs": 2,
+        "config.batch_size": 4,
+        "config.learning_rate_multiplier": 1.8,
+    }
+    assert (attrs["job.id"], attrs["job.status"]) == ("ftjob-a", "running")
+    assert attrs["resolved.n_epochs"] == 2
+    assert "ftsweep" not in attrs

@@ -127,15 +127,17 @@ def trials_command(
 
 
 def _show_trials(study: SweepStudy, format: str, output: Path | None, wide: bool) -> None:
+    from ftsweep.study.frame import trial_records
+
+    records = trial_records(study)
+    _note_not_shown(records.not_shown)
     if format == "table":
         from ftsweep.cli.render import records_table
-        from ftsweep.study.frame import trial_records
 
-        records = trial_records(study)
         shown = ["key", "state", *_shown_columns(study, records)[1:], "job_status", "error"]
         records_table(records, list(dict.fromkeys(shown)), study.name, output, wide=wide)
         return
-    frame = trials_frame(study)
+    frame = trials_frame(study, records)
     if output is None:
         write_frame(frame, format, sys.stdout.buffer)
         return
@@ -144,11 +146,20 @@ def _show_trials(study: SweepStudy, format: str, output: Path | None, wide: bool
     typer.echo(f"wrote {len(frame):,} trials to {output}", err=True)
 
 
+def _note_not_shown(numbers: list[int]) -> None:
+    from ftsweep.study.frame import not_shown_note
+
+    note = not_shown_note(numbers)
+    if note is not None:
+        typer.echo(f"note: {note}", err=True)
+
+
 def best_command(path: Path, *, storage: str | None, wide: bool = False) -> None:
     from ftsweep.cli.render import records_table
 
     with _study(path, storage) as study:
         records = best_records(study)
+        _note_not_shown(records.not_shown)
         title = "best trial" if len(study.sweep.objectives) == 1 else "Pareto front"
         columns = _shown_columns(study, records)
     records_table(records, columns, f"{study.name}: {title}", None, wide=wide)
@@ -165,4 +176,5 @@ def importance_command(path: Path, *, storage: str | None) -> None:
 
     with _study(path, storage) as study:
         found = importances(study)
+    _note_not_shown(found.not_shown)
     importance_table(found, study.name)

@@ -6,20 +6,30 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from ftsweep.errors import StudyError
-from ftsweep.study.frame import current_trials, trial_records
+from ftsweep.study.frame import Records, sweep_trials, trial_records
 from ftsweep.study.study import SweepStudy
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["best_records", "importances"]
+__all__ = ["Importances", "best_records", "importances"]
 
 
-def _complete(study: SweepStudy) -> list[FrozenTrial]:
+class Importances(dict[str, dict[str, float]]):
+    """Each objective metric's parameter importances; `not_shown` numbers the trials left out
+    because they stand for no configuration of the sweep (plain Optuna added them)."""
+
+    def __init__(self, found: dict[str, dict[str, float]], not_shown: list[int]) -> None:
+        super().__init__(found)
+        self.not_shown = not_shown
+
+
+def _complete(study: SweepStudy) -> tuple[list[FrozenTrial], list[int]]:
+    """The sweep's complete trials, and the numbers of the trials that are not the sweep's."""
     from optuna.trial import TrialState
 
-    trials = current_trials(study.trials())
-    return [t for t in trials if t.state == TrialState.COMPLETE]
+    found, foreign = sweep_trials(study)
+    return [t for t, _ in found if t.state == TrialState.COMPLETE], foreign
 
 
 def _signed(study: SweepStudy, trial: FrozenTrial) -> tuple[float, ...]:
@@ -32,9 +42,9 @@ def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
 
 
-def best_records(study: SweepStudy) -> list[dict[str, Any]]:
+def best_records(study: SweepStudy) -> Records:
     """The best finished trial, or for several objectives every trial on the Pareto front."""
-    complete = _complete(study)
+    complete, foreign = _complete(study)
     if not complete:
         raise StudyError(f"sweep {study.name!r} has no completed trial yet: tell results first")
     scored = [(trial, _signed(study, trial)) for trial in complete]
@@ -43,14 +53,14 @@ def best_records(study: SweepStudy) -> list[dict[str, Any]]:
     else:
         front = [t for t, s in scored if not any(_dominates(o, s) for _, o in scored)]
     numbers = {t.number for t in front}
-    return [r for r in trial_records(study) if r["number"] in numbers]
+    return Records((r for r in trial_records(study) if r["number"] in numbers), foreign)
 
 
-def importances(study: SweepStudy) -> dict[str, dict[str, float]]:
+def importances(study: SweepStudy) -> Importances:
     """Optuna's parameter importances, per objective metric (Optuna's parameter names)."""
     import optuna
 
-    complete = _complete(study)
+    complete, foreign = _complete(study)
     if len(complete) < 2:
         raise StudyError(
             f"sweep {study.name!r} has {len(complete)} completed trial(s): importances need at "
@@ -62,7 +72,7 @@ def importances(study: SweepStudy) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for index, objective in enumerate(study.sweep.objectives):
         out[objective.metric] = _importance(scratch, index, len(directions) > 1)
-    return out
+    return Importances(out, foreign)
 
 
 def _importance(study: Any, index: int, multi: bool) -> dict[str, float]:

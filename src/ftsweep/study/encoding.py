@@ -128,6 +128,19 @@ class Encoding:
                 params[code.dimension.name] = _snap(code.dimension, encoded[code.name])
         return params
 
+    def try_decode(self, encoded: Mapping[str, Any]) -> Params | None:
+        """The configuration that Optuna parameters stand for; None when they stand for none of
+        this sweep (a trial plain Optuna added: other names, missing or extra parameters, values
+        outside the space), since only then do they encode back to themselves."""
+        try:
+            params = self.decode(encoded)
+            again = self.encode(params)
+        except (KeyError, ValueError, IndexError, TypeError):
+            return None
+        if again.keys() != encoded.keys():
+            return None
+        return params if all(_same(again[k], encoded[k]) for k in again) else None
+
     def suggest(self, trial: optuna.Trial) -> Params:
         """Let the study's sampler choose a configuration (define-by-run, conditionals included)."""
         encoded: dict[str, Any] = {}
@@ -142,6 +155,17 @@ class Encoding:
                 if encoded.get(name) is True:  # "auto" chosen: the number is not a parameter
                     break
         return self.decode(encoded)
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    """Whether a stored parameter is the one ftsweep would store (a stepped float differs from
+    its grid point by Optuna's arithmetic)."""
+    numbers = (int, float)
+    if isinstance(ours, bool) or isinstance(theirs, bool):
+        return type(ours) is type(theirs) and ours == theirs
+    if isinstance(ours, numbers) and isinstance(theirs, numbers):
+        return math.isclose(ours, theirs, rel_tol=1e-9)
+    return bool(ours == theirs)
 
 
 def _suggest(trial: optuna.Trial, name: str, distribution: BaseDistribution) -> Any:

@@ -20,14 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ftsweep._bulk import bulk
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.study import (
-    DISCARDED,
-    JOB,
-    SUPERSEDES,
-    SweepStudy,
-    job_info,
-    original_number,
-)
+from ftsweep.study.attrs import CONFIG, config_attrs, job_attrs, job_id, job_info
+from ftsweep.study.study import DISCARDED, SUPERSEDES, SweepStudy, original_number
 from ftsweep.study.writes import TrialWrites
 
 if TYPE_CHECKING:
@@ -35,7 +29,7 @@ if TYPE_CHECKING:
 
     from ftsweep.study.results import Result
 
-__all__ = ["TellReport", "tell", "unknown_row"]
+__all__ = ["TellReport", "job_of", "tell", "unknown_row"]
 
 #: What a result does to its trial: ("fail", None) or ("complete", values).
 Outcome = tuple[str, list[float] | None]
@@ -138,9 +132,8 @@ class _Index:
         for trial in trials:  # a replacement stands for the trial it supersedes
             if SUPERSEDES in trial.system_attrs and DISCARDED not in trial.system_attrs:
                 self.current[int(trial.system_attrs[SUPERSEDES])] = trial
-        self.by_job = {
-            str(job_info(t)["job_id"]): t for t in self.current.values() if "job_id" in job_info(t)
-        }
+        jobs = ((job_id(t.user_attrs), t) for t in self.current.values())
+        self.by_job = {found: t for found, t in jobs if found is not None}
         self.taught: dict[str, Result] = {}  # the row of the batch that tied a job to its trial
 
     def learn_jobs(self, results: Sequence[Result]) -> None:
@@ -176,7 +169,7 @@ class _Index:
 
 def _view(trial: FrozenTrial) -> _View:
     values = list(trial.values) if trial.values is not None else None
-    info = job_info(trial)
+    info = job_info(trial.user_attrs)
     return _View(trial, trial.state, values, info, dict(info))
 
 
@@ -193,7 +186,8 @@ def outcome_of(study: SweepStudy, result: Result) -> Outcome | None:
     return None
 
 
-def job_attrs(result: Result) -> dict[str, Any]:
+def job_of(result: Result) -> dict[str, Any]:
+    """What a result says of its trial's job, in `attrs.job_info`'s form."""
     attrs: dict[str, Any] = {
         "job_id": result.job_id,
         "job_status": result.job.status if result.job else result.status,
@@ -211,7 +205,7 @@ def _apply(
 ) -> Problem | None:
     from optuna.trial import TrialState
 
-    outcome, attrs = outcome_of(study, result), job_attrs(result)
+    outcome, attrs = outcome_of(study, result), job_of(result)
     problem = _told_twice(study, view, result, outcome, attrs)
     if problem is None and not force:
         problem = _held_job(study, view, result, attrs)
@@ -334,7 +328,7 @@ def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport)
             continue
         trial_id = view.trial._trial_id
         if view.attrs != view.stored:
-            writes.user_attrs(trial_id, {JOB: view.attrs})
+            writes.user_attrs(trial_id, _new_attrs(study, view))
         if view.finished_now:
             writes.finish(trial_id, view.state, view.values if view.values else None)
             report.finished += 1
@@ -342,6 +336,23 @@ def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport)
         else:
             report.updated += 1
     writes.commit(study.storage)
+
+
+def _new_attrs(study: SweepStudy, view: _View) -> dict[str, Any]:
+    """The job's attributes the trial does not hold yet; and, for a trial made before trials
+    carried their configuration, that too."""
+    held = view.trial.user_attrs
+    new = {k: v for k, v in job_attrs(view.attrs).items() if k not in held or held[k] != v}
+    if not any(name.startswith(CONFIG) for name in held):
+        new.update(_config(study, view.trial))
+    return new
+
+
+def _config(study: SweepStudy, trial: FrozenTrial) -> dict[str, Any]:
+    """The configuration attributes of a trial; none for one that is no configuration of the
+    sweep (added by plain Optuna)."""
+    params = study.encoding.try_decode(trial.params)
+    return config_attrs(params) if params is not None else {}
 
 
 def _supersede(study: SweepStudy, optuna_study: Any, view: _View) -> None:
@@ -354,7 +365,7 @@ def _supersede(study: SweepStudy, optuna_study: Any, view: _View) -> None:
         values=view.values if view.state == TrialState.COMPLETE else None,
         params=old.params,
         distributions=old.distributions,
-        user_attrs={JOB: view.attrs},
+        user_attrs={**_config(study, old), **job_attrs(view.attrs)},
         system_attrs={**system, SUPERSEDES: original_number(old)},
     )
     study.storage.create_new_trial(optuna_study._study_id, template_trial=template)

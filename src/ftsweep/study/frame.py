@@ -5,61 +5,128 @@ Columns, in this order (hyperparameters and metrics follow the sweep):
 - `number`: the Optuna trial number (a replacement's own, after `tell --force`); `key`: the
   trial's stable key, as in its job's metadata (a replacement keeps the key it stands for)
 - `state`: running, complete, fail, ...; `origin`: ask or import
-- one column per dimension, the value requested (`n_epochs`, `beta`, `model`, ...)
+- one column per dimension, the value requested (`n_epochs`, `beta`, `model`, ...); a dimension
+  that mixes "auto" with numbers is followed by `<name>_auto` (True where "auto" was requested).
+  In the DataFrame and in Parquet such a dimension is numeric, empty where "auto" was requested;
+  in the records (tables), CSV and JSON it holds the text "auto" there.
 - one `resolved_<name>` column per hyperparameter of the method, as the service resolved it
 - `job_id`, `job_status`, `fine_tuned_model`
 - one column per objective metric (`full_valid_loss`, ...), then `trained_tokens`
 - `estimated_cost`, `actual_cost` (empty until cost estimation is configured), `error`
 - `started`, `completed` (UTC timestamps)
 
+Columns are typed from the sweep, whether or not a trial has a value: integers are nullable
+`Int64`, floats `float64`, flags `boolean`, times UTC datetimes, text `object`.
+
 Trials that are not part of the sweep (discarded proposals, batches never written) and trials a
-forced result replaced are left out. A sweep without trials gives an empty frame with the same
-columns.
+forced result replaced are left out; so are trials that plain Optuna added and that stand for
+no configuration of the sweep: the records' `not_shown` holds their numbers. A sweep without
+trials gives an empty frame with the same columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
-from ftsweep.api.hyperparameters import RULES
-from ftsweep.study.study import (
-    DISCARDED,
-    ORIGIN,
-    SUPERSEDES,
-    SweepStudy,
-    job_info,
-    original_number,
-)
+from ftsweep.api.hyperparameters import AUTO, RULES
+from ftsweep.study.attrs import job_info
+from ftsweep.study.study import DISCARDED, ORIGIN, SUPERSEDES, SweepStudy, original_number
+from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 
 if TYPE_CHECKING:
     import pandas as pd
     from optuna.trial import FrozenTrial
 
-__all__ = ["columns", "trial_records", "trials_frame"]
+    from ftsweep.sweep.space import Params, Space
+
+__all__ = [
+    "Records",
+    "columns",
+    "dtypes",
+    "not_shown_note",
+    "sweep_trials",
+    "trial_records",
+    "trials_frame",
+]
 
 _JOB = ["job_id", "job_status", "fine_tuned_model"]
 _TAIL = ["trained_tokens", "estimated_cost", "actual_cost", "error", "started", "completed"]
+_KINDS = {"int": "Int64", "float": "float64", "enum": "object"}
+
+
+class Records(list[dict[str, Any]]):
+    """The trials' records, in order; `not_shown` numbers the trials left out because they
+    stand for no configuration of the sweep (plain Optuna added them)."""
+
+    def __init__(self, records: Iterable[dict[str, Any]], not_shown: Sequence[int] = ()) -> None:
+        super().__init__(records)
+        self.not_shown = list(not_shown)
+
+
+def not_shown_note(numbers: Sequence[int]) -> str | None:
+    """The note that some trials are not shown, or None when all are."""
+    if not numbers:
+        return None
+    listed = ", ".join(map(str, numbers))
+    if len(numbers) == 1:
+        return f"1 trial was not made by ftsweep and is not shown: {listed}"
+    return f"{len(numbers)} trials were not made by ftsweep and are not shown: {listed}"
+
+
+def dtypes(study: SweepStudy) -> dict[str, str]:
+    """The frame's columns for this sweep, in order, each with its pandas dtype."""
+    sweep = study.sweep
+    resolved = {
+        f"resolved_{n}": _KINDS[r.kind] for n, r in RULES.items() if sweep.method in r.methods
+    }
+    metrics = [o.metric for o in sweep.objectives if o.metric != "trained_tokens"]
+    out = {"number": "int64", "key": "object", "state": "object", "origin": "object"}
+    for name in sweep.space.names:
+        out[name], auto = _dimension_dtype(sweep.space, name)
+        if auto:
+            out[f"{name}_auto"] = "boolean"
+    out.update(resolved)
+    out.update(dict.fromkeys(_JOB, "object"))
+    out.update(dict.fromkeys(metrics, "float64"))
+    out.update(trained_tokens="Int64", estimated_cost="float64", actual_cost="float64")
+    out.update(error="object", started="datetime64[ns, UTC]", completed="datetime64[ns, UTC]")
+    return out
 
 
 def columns(study: SweepStudy) -> list[str]:
     """The frame's columns for this sweep, in order."""
-    sweep = study.sweep
-    resolved = [f"resolved_{n}" for n, r in RULES.items() if sweep.method in r.methods]
-    metrics = [o.metric for o in sweep.objectives if o.metric != "trained_tokens"]
-    return [
-        "number",
-        "key",
-        "state",
-        "origin",
-        *sweep.space.names,
-        *resolved,
-        *_JOB,
-        *metrics,
-        *_TAIL,
-    ]
+    return list(dtypes(study))
+
+
+def _dimension_dtype(space: Space, name: str) -> tuple[str, bool]:
+    """A dimension's dtype, and whether it mixes "auto" with numbers (then it has an `_auto`
+    column and the dtype is that of its numbers)."""
+    kinds: set[str] = set()
+    for sub in space.subspaces:
+        if name in sub.dimensions:
+            kinds |= _kinds(sub.dimensions[name])
+    numbers = kinds & {"int", "float"}
+    if not numbers or kinds - {"int", "float", "auto"}:
+        return "object", False
+    return ("Int64" if numbers == {"int"} else "float64"), "auto" in kinds
+
+
+def _kinds(dim: Dimension) -> set[str]:
+    if not isinstance(dim, Categorical):
+        number = "int" if isinstance(dim, IntRange) else "float"
+        return {number, "auto"} if dim.auto else {number}
+    return {_kind(value) for value in dim.values}
+
+
+def _kind(value: object) -> str:
+    if value == AUTO:
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "text"
+    return "int" if isinstance(value, int) else "float"
 
 
 def current_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
@@ -74,15 +141,32 @@ def current_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     return sorted(current.values(), key=original_number)
 
 
+def sweep_trials(study: SweepStudy) -> tuple[list[tuple[FrozenTrial, Params]], list[int]]:
+    """The sweep's current trials with their configurations, and the numbers of the trials
+    that stand for no configuration of the sweep (plain Optuna added them)."""
+    found: list[tuple[FrozenTrial, Params]] = []
+    foreign: list[int] = []
+    for trial in current_trials(study.trials()):
+        params = study.encoding.try_decode(trial.params)
+        if params is None:
+            foreign.append(trial.number)
+        else:
+            found.append((trial, params))
+    return found, foreign
+
+
 @bulk
-def trial_records(study: SweepStudy) -> list[dict[str, Any]]:
+def trial_records(study: SweepStudy) -> Records:
     """One plain dict per trial, keyed by `columns(study)`."""
     names = columns(study)
-    return [_record(study, trial, names) for trial in current_trials(study.trials())]
+    found, foreign = sweep_trials(study)
+    return Records((_record(study, t, p, names) for t, p in found), foreign)
 
 
-def _record(study: SweepStudy, trial: FrozenTrial, names: list[str]) -> dict[str, Any]:
-    attrs = job_info(trial)
+def _record(
+    study: SweepStudy, trial: FrozenTrial, params: Params, names: list[str]
+) -> dict[str, Any]:
+    attrs = job_info(trial.user_attrs)
     record: dict[str, Any] = dict.fromkeys(names)
     record.update(
         number=trial.number,
@@ -92,7 +176,10 @@ def _record(study: SweepStudy, trial: FrozenTrial, names: list[str]) -> dict[str
         started=_utc(trial.datetime_start),
         completed=_utc(trial.datetime_complete),
     )
-    record.update(study.params(trial))
+    for name, value in params.items():
+        record[name] = value
+        if f"{name}_auto" in record:
+            record[f"{name}_auto"] = value == AUTO
     for name, value in (attrs.get("resolved") or {}).items():
         if f"resolved_{name}" in record:
             record[f"resolved_{name}"] = value
@@ -111,17 +198,31 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
 
-def trials_frame(study: SweepStudy) -> pd.DataFrame:
-    """The sweep's trials as a DataFrame with the documented columns (empty but shaped when
-    there are none)."""
+def trials_frame(
+    study: SweepStudy, records: Sequence[dict[str, Any]] | None = None
+) -> pd.DataFrame:
+    """The sweep's trials (or `records` of them) as a DataFrame with the documented columns and
+    dtypes (empty but shaped and typed when there are none)."""
     import pandas as pd
 
-    names = columns(study)
-    frame = pd.DataFrame.from_records(trial_records(study), columns=names)
-    frame["number"] = frame["number"].astype("int64")
-    frame["trained_tokens"] = frame["trained_tokens"].astype("Int64")
-    for name in ("estimated_cost", "actual_cost"):
-        frame[name] = frame[name].astype("float64")
-    for name in ("started", "completed"):
-        frame[name] = pd.to_datetime(frame[name], utc=True)
+    types = dtypes(study)
+    rows = trial_records(study) if records is None else records
+    frame = pd.DataFrame.from_records(rows, columns=list(types))
+    for name, dtype in types.items():
+        frame[name] = _typed(frame[name], dtype, f"{name}_auto" in types)
     return frame
+
+
+def _typed(column: pd.Series, dtype: str, auto: bool) -> pd.Series:
+    import pandas as pd
+
+    if dtype.startswith("datetime"):
+        return pd.to_datetime(column, utc=True)
+    if auto:  # "auto" is the `_auto` column's: the number is missing there
+        column = column.astype(object).where(column != AUTO, None)
+    if dtype == "object":
+        return column.astype(object).where(column.notna(), None)
+    try:
+        return column.astype(pd.api.types.pandas_dtype(dtype))
+    except (TypeError, ValueError):  # a service that resolved to text: kept as it came
+        return column

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.feedback import TellReport, job_attrs, outcome_of, tell_locked
+from ftsweep.study.attrs import config_attrs, job_attrs, job_id
+from ftsweep.study.feedback import TellReport, job_of, outcome_of, tell_locked
 from ftsweep.study.jobs import DATA_FILES, JobInfo
-from ftsweep.study.study import DISCARDED, JOB, ORIGIN, SweepStudy, job_info, original_number
+from ftsweep.study.study import DISCARDED, ORIGIN, SweepStudy, original_number
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.space import Params, SubSpace
 
@@ -54,7 +55,7 @@ def import_jobs(
         live = [
             t for t in optuna_study.get_trials(deepcopy=False) if DISCARDED not in t.system_attrs
         ]
-        known = {str(job_info(t).get("job_id")) for t in live}
+        known = {str(job_id(t.user_attrs)) for t in live}
         ours = {study.key(original_number(t)) for t in live}
         # A job the study already has (ftsweep asked for it, or an earlier import added it) is
         # told instead: importing again applies what changed, such as its final status.
@@ -178,7 +179,7 @@ def _create(study: SweepStudy, optuna_study: Any, result: Result, params: Params
         values=outcome[1] if outcome and state == TrialState.COMPLETE else None,
         params=encoded,
         distributions={k: distributions[k] for k in encoded},
-        user_attrs={JOB: job_attrs(result)},
+        user_attrs={**config_attrs(params), **job_attrs(job_of(result))},
         system_attrs={ORIGIN: "import"},
     )
     job = result.job
