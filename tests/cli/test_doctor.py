@@ -39,25 +39,43 @@ def told(tmp_path: Path) -> tuple[Path, Path]:
     return sweep, tmp_path / ".ftsweep" / "journal.log"
 
 
+FRAME = b'"worker_id":"ftsweep:append"'
+
+
+def records(journal: Path) -> tuple[int, int, int]:
+    """The line of the tell's framed append (the last one, 0-based), how many records come
+    before it and how many there are in all (a frame's line is no record)."""
+    lines = journal.read_bytes().splitlines()
+    frames = [i for i, line in enumerate(lines) if FRAME in line]
+    return frames[-1], frames[-1] - (len(frames) - 1), len(lines) - len(frames)
+
+
 def test_an_intact_journal(tmp_path: Path) -> None:
     sweep, journal = told(tmp_path)
-    assert run("doctor", sweep) == (0, f"{journal}: intact: 10 records, 1 study, 3 trials\n", "")
+    total = records(journal)[2]
+    assert run("doctor", sweep) == (
+        0,
+        f"{journal}: intact: {total} records, 1 study, 3 trials\n",
+        "",
+    )
 
 
 def test_damage_is_listed_by_line_then_repaired(tmp_path: Path) -> None:
     sweep, journal = told(tmp_path)
+    frame, before, _ = records(journal)
     lines = journal.read_bytes().splitlines(keepends=True)
     damaged = b"".join([*lines[:2], b"garbage\n", *lines[2:]])[:-5]  # and a cut last append
     journal.write_bytes(damaged)
     assert run("trials", sweep)[0] == 1
     report = (
         f"  line 3: not JSON (Expecting value at column 1)\n"
-        f"  line 8: an incomplete append at the end ({len(b''.join(lines[6:])) - 5:,} bytes)\n"
+        f"  line {frame + 2}: an incomplete append at the end "
+        f"({len(b''.join(lines[frame:])) - 5:,} bytes)\n"
     )
     assert run("doctor", sweep) == (
         1,
         f"{journal}: damaged: 2 line(s) to drop\n{report}"
-        "intact: 6 records, 1 study, 3 trials\n"
+        f"intact: {before} records, 1 study, 3 trials\n"
         f"repair: ftsweep doctor {sweep} --repair (the damaged file is kept beside it)\n",
         "",
     )
@@ -66,11 +84,11 @@ def test_damage_is_listed_by_line_then_repaired(tmp_path: Path) -> None:
     assert (code, out, err) == (
         0,
         f"{journal}: repaired: dropped 2 line(s)\n{report}"
-        f"kept: 6 records, 1 study, 3 trials; the damaged file is {kept}\n",
+        f"kept: {before} records, 1 study, 3 trials; the damaged file is {kept}\n",
         "",
     )
     assert kept.read_bytes() == damaged
-    assert journal.read_bytes() == b"".join(lines[:6])
+    assert journal.read_bytes() == b"".join(x for x in lines[:frame] if FRAME not in x)
     assert run("doctor", sweep)[0] == 0
     results = tmp_path / "r.csv"
     assert run("tell", sweep, results)[2].endswith(
@@ -85,7 +103,7 @@ def test_repairing_an_intact_journal_writes_nothing(tmp_path: Path) -> None:
     before = journal.read_bytes()
     assert run("doctor", sweep, "--repair") == (
         0,
-        f"{journal}: intact: 10 records, 1 study, 3 trials; nothing to repair\n",
+        f"{journal}: intact: {records(journal)[2]} records, 1 study, 3 trials; nothing to repair\n",
         "",
     )
     assert journal.read_bytes() == before

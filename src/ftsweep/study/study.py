@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
 from ftsweep.errors import NoStudyError, StudyError
+from ftsweep.study.attrs import config_attrs
 from ftsweep.study.batch import AskedTrial, Batch, Shortfall
 from ftsweep.study.delivery import (
     PENDING,
@@ -51,7 +52,6 @@ __all__ = [
     "SweepStudy",
     "config_key",
     "counts",
-    "job_info",
     "original_number",
 ]
 
@@ -59,7 +59,6 @@ POSITION = "ftsweep:position"
 DISCARDED = "ftsweep:discarded"
 ORIGIN = "ftsweep:origin"
 SUPERSEDES = "ftsweep:supersedes"
-JOB = "ftsweep"  # the user attribute holding a trial's job: id, status, tokens, error, resolved
 STUDY_SPACE = "ftsweep:distributions"
 STUDY_OBJECTIVES = "ftsweep:objectives"
 _PROPOSALS = 10  # tries an adaptive sampler gets to propose an unseen configuration
@@ -258,7 +257,7 @@ class SweepStudy:
         self, study: optuna.Study, live: Sequence[FrozenTrial], n: int, marks: dict[str, Any]
     ) -> list[int]:
         taken = {t.system_attrs.get(POSITION) for t in live}
-        seen = {config_key(self.params(t)) for t in live}
+        seen = self._seen(live)
         numbers: list[int] = []
         points = sequence(self.sweep.space, self.sweep.strategy, self.sweep.spec.seed)
         for position, params in enumerate(points):
@@ -282,7 +281,7 @@ class SweepStudy:
         """Proposals come from the sampler over an in-memory copy of the study, and only the
         distinct ones become trials of the real study: a duplicate proposal costs no trial
         number and never counts, and every trial is written whole."""
-        seen = {config_key(self.params(t)) for t in live}
+        seen = self._seen(live)
         if n == 0 or (self.sweep.space.size is not None and len(seen) >= self.sweep.space.size):
             return []  # every configuration has been tried: nothing to propose
         scratch = self._scratch(live)
@@ -335,6 +334,11 @@ class SweepStudy:
                 return {name: _round(dims[name], value) for name, value in params.items()}
         return params
 
+    def _seen(self, live: Sequence[FrozenTrial]) -> set[str]:
+        """The configurations of the live trials (a trial plain Optuna added is none)."""
+        decoded = (self.encoding.try_decode(t.params) for t in live)
+        return {config_key(p) for p in decoded if p is not None}
+
     def _running(self, params: Params, system_attrs: dict[str, Any] | None = None) -> FrozenTrial:
         """A running trial of `params`, to be added to a study whole."""
         from optuna.trial import TrialState, create_trial
@@ -346,6 +350,7 @@ class SweepStudy:
             params=encoded,
             distributions={k: distributions[k] for k in encoded},
             system_attrs=system_attrs,
+            user_attrs=config_attrs(params),
         )
 
     def _asked(self, study: optuna.Study, number: int) -> AskedTrial:
@@ -419,11 +424,6 @@ def _round(dimension: Dimension, value: Value) -> Value:
     if isinstance(dimension, FloatRange) and dimension.points is None and isinstance(value, float):
         return dimension.rounded(value, _DIGITS)
     return value
-
-
-def job_info(trial: FrozenTrial) -> dict[str, Any]:
-    """What ftsweep knows of a trial's job (one user attribute, so a tell writes one record)."""
-    return dict(trial.user_attrs.get(JOB) or {})
 
 
 def original_number(trial: FrozenTrial) -> int:
