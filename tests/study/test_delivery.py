@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ftsweep.study import SweepStudy
-from ftsweep.study.delivery import PENDING, is_orphaned, is_stream, pending_marker
+from ftsweep.study.delivery import (
+    PENDING,
+    delivered_batches,
+    is_orphaned,
+    is_stream,
+    pending_marker,
+)
 from ftsweep.study.study import DISCARDED
 from ftsweep.sweep import load_sweep
 
@@ -37,6 +43,17 @@ def marker(output: Path | None, **changes: Any) -> dict[str, Any]:
     return {**pending_marker(output), **changes}
 
 
+def undelivered(study: SweepStudy) -> list[int]:
+    """The numbers of the trials that are pending and whose batch is not marked delivered."""
+    optuna_study = study.study()
+    delivered = delivered_batches(study.storage.get_study_system_attrs(optuna_study._study_id))
+    return [
+        t.number
+        for t in optuna_study.get_trials(deepcopy=False)
+        if t.system_attrs.get(PENDING) and t.system_attrs[PENDING]["batch"] not in delivered
+    ]
+
+
 def live(study: SweepStudy) -> list[Any]:
     return [t for t in optuna_trials(study) if DISCARDED not in t.system_attrs]
 
@@ -45,6 +62,7 @@ def test_asked_trials_are_delivered_at_once(tmp_path: Path) -> None:
     study = make_study(tmp_path, sweep_text())
     study.ask(2)
     assert not any(t.system_attrs.get(PENDING) for t in optuna_trials(study))
+    assert undelivered(study) == []
 
 
 def test_a_dead_askers_batch_is_reclaimed_and_its_points_handed_out_again(tmp_path: Path) -> None:
@@ -67,7 +85,7 @@ def test_a_batch_whose_file_was_written_before_the_kill_is_delivered(tmp_path: P
     out.write_text("".join(json.dumps(a.body) + "\n" for a in written))
     study.ask(1)
     assert [t.number for t in live(study)] == [0, 1, 2]
-    assert not any(t.system_attrs.get(PENDING) for t in optuna_trials(study))
+    assert undelivered(study) == []
 
 
 def test_a_living_askers_batch_is_left_alone(tmp_path: Path) -> None:
@@ -76,8 +94,9 @@ def test_a_living_askers_batch_is_left_alone(tmp_path: Path) -> None:
         other = SweepStudy(load_sweep(tmp_path / "sweep.yaml"))
         assert [a.number for a in other.ask(1)] == [2]  # this process is alive: kept
         assert [t.number for t in live(study)] == [0, 1, 2]
+        assert undelivered(study) == [0, 1]
     assert [a.number for a in batch] == [0, 1]
-    assert not any(t.system_attrs.get(PENDING) for t in optuna_trials(study))
+    assert undelivered(study) == []
 
 
 def test_another_hosts_batch_is_reclaimed_only_after_its_lease(tmp_path: Path) -> None:
@@ -95,7 +114,7 @@ def test_another_hosts_batch_is_reclaimed_only_after_its_lease(tmp_path: Path) -
 def test_a_batch_for_a_stream_is_delivered_as_writing_starts(tmp_path: Path) -> None:
     study = make_study(tmp_path, sweep_text())
     with study.asking(1):
-        assert not any(t.system_attrs.get(PENDING) for t in optuna_trials(study))
+        assert undelivered(study) == []
     assert is_stream(None) and is_stream("/dev/null") and not is_stream(tmp_path / "new.jsonl")
 
 

@@ -65,11 +65,13 @@ def finished(process: subprocess.Popen[bytes]) -> tuple[int, bytes]:
 
 
 def complete_and_half_told(directory: Path) -> tuple[int, int]:
-    """Complete trials, and trials that hold a job but are not complete (half told)."""
+    """Complete trials, and trials that hold what a tell writes (anything but their config
+    attributes) but are not complete (half told)."""
     with SweepStudy(load_sweep(directory / "sweep.yaml")) as study:
         trials = study.trials()
     complete = sum(t.state.name == "COMPLETE" for t in trials)
-    half = sum(t.state.name != "COMPLETE" and bool(t.user_attrs) for t in trials)
+    told = [t for t in trials if any(not k.startswith("config.") for k in t.user_attrs)]
+    half = sum(t.state.name != "COMPLETE" for t in told)
     return complete, half
 
 

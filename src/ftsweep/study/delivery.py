@@ -1,8 +1,9 @@
 """Whether a handed-out batch reached its reader, and reclaiming the trials of one that did not.
 
 `SweepStudy.asking` creates a batch's trials *pending*: each carries the system attribute
-`ftsweep:pending` naming the process that asked (host, pid), when, and the file the batch goes
-to. When the batch has been written the attribute is cleared (the trials are delivered). A
+`ftsweep:pending` naming its batch, the process that asked (host, pid), when, and the file the
+batch goes to. When the batch has been written, one study attribute `ftsweep:delivered:<batch>`
+says so (one record for the whole batch, not one per trial). A
 process killed in between leaves pending trials behind; the next `ask`, under the study's lock,
 reclaims those whose owner is gone: it discards them (failed, `ftsweep:discarded`), so they do
 not count against `max_trials` and their configurations can be handed out again, unless their
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping, Set
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +30,10 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 __all__ = [
+    "DELIVERED",
     "LEASE",
     "PENDING",
+    "delivered_batches",
     "delivered_in_file",
     "is_orphaned",
     "is_stream",
@@ -37,12 +41,14 @@ __all__ = [
 ]
 
 PENDING = "ftsweep:pending"
+DELIVERED = "ftsweep:delivered:"  # + the batch's id: a study system attribute
 LEASE = timedelta(hours=1)
 
 
 def pending_marker(output: str | Path | None) -> dict[str, Any]:
     """The attribute of a trial whose batch this process is about to write to `output`."""
     return {
+        "batch": uuid.uuid4().hex,
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "since": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -58,10 +64,17 @@ def is_stream(output: str | Path | None) -> bool:
     return path.exists() and not path.is_file()
 
 
-def is_orphaned(trial: FrozenTrial, now: datetime | None = None) -> bool:
-    """Whether a trial is pending and the process that asked for it is gone."""
+def delivered_batches(study_attrs: Mapping[str, Any]) -> set[str]:
+    """The ids of the batches a study's attributes say were delivered."""
+    return {key.removeprefix(DELIVERED) for key in study_attrs if key.startswith(DELIVERED)}
+
+
+def is_orphaned(
+    trial: FrozenTrial, delivered: Set[str] = frozenset(), now: datetime | None = None
+) -> bool:
+    """Whether a trial is pending, its batch not delivered, and the process that asked is gone."""
     marker = trial.system_attrs.get(PENDING)
-    if not isinstance(marker, dict):
+    if not isinstance(marker, dict) or marker.get("batch") in delivered:
         return False
     if marker.get("host") == socket.gethostname():
         return not _alive(int(marker.get("pid", 0)))

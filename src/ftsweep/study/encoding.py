@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ftsweep.api.hyperparameters import AUTO
@@ -25,6 +26,7 @@ from ftsweep.sweep.space import Axis, Params, Space, SubSpace
 if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
+    from optuna.trial import FrozenTrial
 
 __all__ = ["Encoding"]
 
@@ -127,6 +129,26 @@ class Encoding:
             else:
                 params[code.dimension.name] = _snap(code.dimension, encoded[code.name])
         return params
+
+    def configuration(self, trial: FrozenTrial) -> Params | None:
+        """The configuration a trial stands for, or None for a trial plain Optuna added.
+
+        A trial whose every distribution is one of this sweep's was made from the sweep (Optuna
+        keeps a trial's values inside its distributions), so decoding is all it takes: the
+        encode-back check of `try_decode` is needed only for the others, and it is most of the
+        cost of reading a large study.
+        """
+        ours = self._distributions
+        if all(ours.get(name) == dist for name, dist in trial.distributions.items()):
+            try:
+                return self.decode(trial.params)
+            except (KeyError, ValueError, IndexError, TypeError):
+                return None
+        return self.try_decode(trial.params)
+
+    @cached_property
+    def _distributions(self) -> dict[str, BaseDistribution]:
+        return self.distributions()
 
     def try_decode(self, encoded: Mapping[str, Any]) -> Params | None:
         """The configuration that Optuna parameters stand for; None when they stand for none of

@@ -351,7 +351,7 @@ def _new_attrs(study: SweepStudy, view: _View) -> dict[str, Any]:
 def _config(study: SweepStudy, trial: FrozenTrial) -> dict[str, Any]:
     """The configuration attributes of a trial; none for one that is no configuration of the
     sweep (added by plain Optuna)."""
-    params = study.encoding.try_decode(trial.params)
+    params = study.encoding.configuration(trial)
     return config_attrs(params) if params is not None else {}
 
 

@@ -147,7 +147,7 @@ def sweep_trials(study: SweepStudy) -> tuple[list[tuple[FrozenTrial, Params]], l
     found: list[tuple[FrozenTrial, Params]] = []
     foreign: list[int] = []
     for trial in current_trials(study.trials()):
-        params = study.encoding.try_decode(trial.params)
+        params = study.encoding.configuration(trial)
         if params is None:
             foreign.append(trial.number)
         else:

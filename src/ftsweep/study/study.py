@@ -27,7 +27,9 @@ from ftsweep.errors import NoStudyError, StudyError
 from ftsweep.study.attrs import config_attrs
 from ftsweep.study.batch import AskedTrial, Batch, Shortfall
 from ftsweep.study.delivery import (
+    DELIVERED,
     PENDING,
+    delivered_batches,
     delivered_in_file,
     is_orphaned,
     is_stream,
@@ -206,7 +208,7 @@ class SweepStudy:
         marks = {PENDING: pending} if pending is not None else {}
         with self.location.lock(self.name):
             study = self.study()
-            self._reclaim(study.get_trials(deepcopy=False))
+            self._reclaim(study, study.get_trials(deepcopy=False))
             trials = study.get_trials(deepcopy=False)
             live = [t for t in trials if DISCARDED not in t.system_attrs]
             count = self._budget(live, n)
@@ -217,24 +219,32 @@ class SweepStudy:
             asked = [self._asked(study, number) for number in numbers]
         return Batch(asked, n, self._shortfall(len(asked), n, count))
 
-    def _reclaim(self, trials: Sequence[FrozenTrial]) -> None:
+    def _reclaim(self, study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
         """Discard the pending trials of processes that died before their batch was written
         (see `ftsweep.study.delivery`); deliver those whose batch file holds them."""
         from optuna.trial import TrialState
 
-        orphans = [t for t in trials if t.state == TrialState.RUNNING and is_orphaned(t)]
+        delivered = delivered_batches(self.storage.get_study_system_attrs(study._study_id))
+        orphans = [
+            t for t in trials if t.state == TrialState.RUNNING and is_orphaned(t, delivered)
+        ]
         if not orphans:
             return
         written = delivered_in_file(orphans, {t.number: self.key(t.number) for t in orphans})
         writes = TrialWrites()
         for trial in orphans:
-            writes.system_attrs(trial._trial_id, {PENDING: None})
-            if trial.number not in written:
-                marker = trial.system_attrs[PENDING]
-                why = f"batch never written (process {marker.get('pid')} died)"
-                writes.system_attrs(trial._trial_id, {DISCARDED: why})
-                writes.finish(trial._trial_id, TrialState.FAIL, None)
+            marker = trial.system_attrs[PENDING]
+            if trial.number in written:
+                self._deliver(study, marker["batch"])
+                continue
+            why = f"batch never written (process {marker.get('pid')} died)"
+            writes.system_attrs(trial._trial_id, {DISCARDED: why})
+            writes.finish(trial._trial_id, TrialState.FAIL, None)
         writes.commit(self.storage)
+
+    def _deliver(self, study: optuna.Study, batch: str) -> None:
+        """Mark a batch's pending trials delivered: one study attribute for the whole batch."""
+        self.storage.set_study_system_attr(study._study_id, DELIVERED + batch, True)
 
     def _budget(self, live: Sequence[FrozenTrial], n: int) -> int:
         limit = self.sweep.spec.max_trials
@@ -336,7 +346,7 @@ class SweepStudy:
 
     def _seen(self, live: Sequence[FrozenTrial]) -> set[str]:
         """The configurations of the live trials (a trial plain Optuna added is none)."""
-        decoded = (self.encoding.try_decode(t.params) for t in live)
+        decoded = (self.encoding.configuration(t) for t in live)
         return {config_key(p) for p in decoded if p is not None}
 
     def _running(self, params: Params, system_attrs: dict[str, Any] | None = None) -> FrozenTrial:
@@ -370,15 +380,8 @@ class SweepStudy:
 
         writes = TrialWrites()
         for trial_id in self._trial_ids(asked):
-            writes.system_attrs(trial_id, {PENDING: None, DISCARDED: "batch not written"})
+            writes.system_attrs(trial_id, {DISCARDED: "batch not written"})
             writes.finish(trial_id, TrialState.FAIL, None)
-        writes.commit(self.storage)
-
-    def deliver(self, asked: Sequence[AskedTrial]) -> None:
-        """Mark pending trials delivered: their batch reached its reader."""
-        writes = TrialWrites()
-        for trial_id in self._trial_ids(asked):
-            writes.system_attrs(trial_id, {PENDING: None})
         writes.commit(self.storage)
 
     def _trial_ids(self, asked: Sequence[AskedTrial]) -> list[int]:
@@ -394,17 +397,17 @@ class SweepStudy:
         this process die first, the next `ask` reclaims them unless `output` holds them. A batch
         for a stream counts as delivered as the block starts: a reader may take part of it.
         """
-        stream = is_stream(output)
-        batch = self._allocate(n, pending_marker(output))
-        if stream:
-            self.deliver(batch)
+        stream, marker = is_stream(output), pending_marker(output)
+        batch = self._allocate(n, marker)
+        if batch and stream:
+            self._deliver(self.study(), marker["batch"])
         try:
             yield batch
         except BaseException:
             self.abandon(batch)
             raise
-        if not stream:
-            self.deliver(batch)
+        if batch and not stream:
+            self._deliver(self.study(), marker["batch"])
 
 
 def _name_metrics(study: optuna.Study, metrics: list[str]) -> None:
