@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_a_tell_is_one_transaction_that_optuna_reads_back(tmp_path: Path, url: s
     storage.engine.dispose()
     assert [t.state.name for t in trials] == ["COMPLETE"] * 20
     assert [t.values for t in trials] == [[n / 10] for n in range(20)]
-    assert all(t.duration is not None and t.duration.total_seconds() >= 0 for t in trials)
+    assert all(t.duration is not None and 0 <= t.duration.total_seconds() < 600 for t in trials)
     study.close()
 
 
@@ -60,3 +61,38 @@ def test_a_failing_update_leaves_nothing_of_the_transaction(tmp_path: Path, url:
     assert [t.state.name for t in trials] == ["RUNNING", "COMPLETE", "RUNNING"]
     assert not any("note" in t.user_attrs for t in trials)
     study.close()
+
+
+def test_completion_times_are_right_in_any_time_zone(tmp_path: Path) -> None:
+    """The column holds naive UTC: a local time written there is hours off outside UTC."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:2]\n"
+        "from tests.study.test_rdb import check_durations; check_durations(sys.argv[2])\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    for zone in ("Asia/Tokyo", "America/Los_Angeles"):
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(root), str(tmp_path / zone.replace("/", "-"))],
+            env={**os.environ, "TZ": zone},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+
+
+def check_durations(directory: str) -> None:
+    import optuna
+
+    folder = Path(directory)
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'studies.db'}"
+    study = asked(folder, url, 3)
+    tell(study, [result(trial=n, values={"full_valid_loss": 0.5}) for n in range(3)])
+    study.close()
+    storage = optuna.storages.RDBStorage(url)
+    for trial in optuna.load_study(study_name="s", storage=storage).get_trials():
+        assert trial.duration is not None and 0 <= trial.duration.total_seconds() < 600, trial
+    storage.engine.dispose()

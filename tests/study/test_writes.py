@@ -130,7 +130,7 @@ def test_the_journal_records_read_as_optunas_own(tmp_path: Path) -> None:
     )
 
 
-def test_other_storages_take_the_updates_one_by_one(sqlite: Any) -> None:
+def test_a_database_takes_the_updates_in_one_transaction(sqlite: Any) -> None:
     storage = sqlite()
     study_id, ids = running_trials(storage, 3)
     apply(storage, ids)
