@@ -14,7 +14,6 @@ no directory or file, takes no lock and writes nothing, so it works on a read-on
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
@@ -153,17 +152,14 @@ def _redact(url: str) -> str:
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
+    from ftsweep.study.journal import locked
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a")  # closed by the `with` below, after the lock is released
     except OSError as exc:
         raise StudyError(f"storage lock {path}: {exc.strerror or exc}") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locked(path):
+        yield
 
 
 def _advisory_key(study: str) -> int:
