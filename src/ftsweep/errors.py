@@ -123,6 +123,10 @@ class DamagedStudyError(StudyError):
 
     exit_code = 1
 
+    def naming(self, sweep: str) -> DamagedStudyError:
+        """The same error with the sweep file in place of `SWEEP` in its way out."""
+        return DamagedStudyError(str(self).replace("doctor SWEEP", f"doctor {sweep}"))
+
 
 class ResultsError(StudyError):
     """A results file cannot be told; `problems` lists every one found."""

@@ -66,7 +66,10 @@ def test_damage_is_listed_by_line_then_repaired(tmp_path: Path) -> None:
     lines = journal.read_bytes().splitlines(keepends=True)
     damaged = b"".join([*lines[:2], b"garbage\n", *lines[2:]])[:-5]  # and a cut last append
     journal.write_bytes(damaged)
-    assert run("trials", sweep)[0] == 1
+    code, _, err = run("trials", sweep)
+    assert code == 1
+    assert err.startswith(f"error: storage {journal} is damaged at line 3: ")
+    assert f"`ftsweep doctor {sweep}` lists the damage" in err  # the sweep named, no SWEEP
     report = (
         f"  line 3: not JSON (Expecting value at column 1)\n"
         f"  line {frame + 2}: an incomplete append at the end "

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import typer
 
-from ftsweep.errors import OutputError
+from ftsweep.errors import DamagedStudyError, OutputError
 from ftsweep.io import atomic_output
 from ftsweep.study import (
     AskedTrial,
@@ -39,8 +39,12 @@ __all__ = [
 
 @contextlib.contextmanager
 def _study(path: Path, storage: str | None) -> Iterator[SweepStudy]:
-    with SweepStudy(load_sweep(path), storage) as study:
-        yield study
+    try:
+        with SweepStudy(load_sweep(path), storage) as study:
+            yield study
+    except DamagedStudyError as exc:  # the way out names this sweep and its storage option
+        where = f"{path} --storage {storage}" if storage else str(path)
+        raise exc.naming(where) from None
 
 
 #: The exit code of an `ask` that handed out nothing (max_trials reached, space used up).
