@@ -59,13 +59,17 @@ def _counts(report: JournalReport) -> str:
     )
 
 
+def _print_damage(report: JournalReport) -> None:
+    for damage in report.dropped:
+        typer.echo(f"  line {damage.line}: {damage.reason}")
+
+
 def _print_report(report: JournalReport, sweep: object) -> None:
     if report.intact:
         typer.echo(f"{report.path}: intact: {_counts(report)}")
         return
     typer.echo(f"{report.path}: damaged: {len(report.dropped)} line(s) to drop")
-    for damage in report.dropped:
-        typer.echo(f"  line {damage.line}: {damage.reason}")
+    _print_damage(report)
     typer.echo(f"intact: {_counts(report)}")
     typer.echo(f"repair: ftsweep doctor {sweep} --repair (the damaged file is kept beside it)")
 
@@ -76,6 +80,5 @@ def _print_repair(repair: Repair, sweep: object) -> None:
         typer.echo(f"{report.path}: intact: {_counts(report)}; nothing to repair")
         return
     typer.echo(f"{report.path}: repaired: dropped {len(report.dropped)} line(s)")
-    for damage in report.dropped:
-        typer.echo(f"  line {damage.line}: {damage.reason}")
+    _print_damage(report)
     typer.echo(f"kept: {_counts(report)}; the damaged file is {repair.kept_as}")
