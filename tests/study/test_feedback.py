@@ -522,3 +522,28 @@ def test_a_study_written_before_the_flat_attributes_still_works(study: SweepStud
         "succeeded",
         1,
     )
+
+
+@pytest.mark.parametrize("storage", ["journal", "sqlite"])
+def test_a_trial_completes_when_its_job_finished(tmp_path: Path, storage: str) -> None:
+    """A trial's completion time was the tell's; it is the job's `finished_at` when the service
+    gave one (and the tell's when that is before the trial started: clocks that disagree)."""
+    import time
+    from datetime import UTC, datetime
+
+    url = None if storage == "journal" else f"sqlite:///{tmp_path / 'studies.db'}"
+    study = make_study(tmp_path, sweep_text(), url)
+    study.ask(2)
+    finished = int(time.time()) + 3600  # an hour from now: after the trials started
+    jobs = [
+        job_object("s-0000", id="ftjob-a", status="succeeded", finished_at=finished),
+        job_object("s-0001", id="ftjob-b", status="succeeded", finished_at=1_000_000_000),
+    ]
+    path = write(tmp_path / "jobs.jsonl", "".join(json.dumps(j) + "\n" for j in jobs))
+    rows = write(tmp_path / "r.csv", "trial,full_valid_loss\n0,0.5\n1,0.6\n")
+    objectives = study.sweep.objectives
+    tell(study, read_results(path, objectives) + read_results(rows, objectives))
+    first, second = (t.datetime_complete for t in optuna_trials(study))
+    assert first is not None and second is not None
+    assert first.astimezone(UTC) == datetime.fromtimestamp(finished, tz=UTC)
+    assert abs(second.astimezone(UTC) - datetime.now(UTC)).total_seconds() < 600

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
@@ -330,12 +331,27 @@ def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport)
         if view.attrs != view.stored:
             writes.user_attrs(trial_id, _new_attrs(study, view))
         if view.finished_now:
-            writes.finish(trial_id, view.state, view.values if view.values else None)
+            values = view.values if view.values else None
+            writes.finish(trial_id, view.state, values, _completed(view))
             report.finished += 1
             report.failed += view.state == TrialState.FAIL
         else:
             report.updated += 1
     writes.commit(study.storage)
+
+
+def _completed(view: _View) -> datetime | None:
+    """When the trial's job finished, as the service said; None when it did not say, or said a
+    time before the trial started (a clock that disagrees: the tell's own time is used)."""
+    told = [r.job.finished_at for r in (view.told, view.job_told) if r is not None and r.job]
+    finished_at = next((t for t in told if t), None)  # the outcome's row, or the job's
+    if finished_at is None:
+        return None
+    moment = datetime.fromtimestamp(finished_at, tz=UTC)
+    start = view.trial.datetime_start  # Optuna's: naive local time
+    if start is not None and moment < start.astimezone(UTC):
+        return None
+    return moment
 
 
 def _new_attrs(study: SweepStudy, view: _View) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class Update(Protocol):
     system_attrs: dict[str, Any]
     state: TrialState | None
     values: Sequence[float] | None
+    completed: datetime | None
 
 
 def commit_updates(storage: Any, updates: Mapping[int, Update]) -> bool:
@@ -102,14 +103,16 @@ def _upsert(session: Any, dialect: str, model: Any, rows: list[dict[str, Any]]) 
 
 
 def _finish(session: Any, models: Any, updates: Mapping[int, Update]) -> None:
-    from sqlalchemy import delete, insert, update
-
     finishing = {i: u for i, u in updates.items() if u.state is not None}
-    if not finishing:
-        return
-    value = models.TrialValueModel
-    ids = list(finishing)
-    for chunk in _chunks(ids):
+    if finishing:
+        _values(session, models.TrialValueModel, finishing)
+        _states(session, models.TrialModel.__table__, finishing)
+
+
+def _values(session: Any, value: Any, finishing: Mapping[int, Update]) -> None:
+    from sqlalchemy import delete, insert
+
+    for chunk in _chunks(list(finishing)):
         session.execute(delete(value).where(value.trial_id.in_(chunk)))
     rows = []
     for trial_id, item in finishing.items():
@@ -120,16 +123,26 @@ def _finish(session: Any, models: Any, updates: Mapping[int, Update]) -> None:
             )
     for chunk in _chunks(rows):
         session.execute(insert(value), list(chunk))
+
+
+def _states(session: Any, table: Any, finishing: Mapping[int, Update]) -> None:
+    """One update per state; then the job's own finish time where the service gave one. The
+    column holds naive UTC (Optuna 5's model converts through a property, which a set-based
+    update does not use)."""
+    from sqlalchemy import update
+
     by_state: dict[TrialState, list[int]] = {}
     for trial_id, item in finishing.items():
         assert item.state is not None
         by_state.setdefault(item.state, []).append(trial_id)
-    # The column holds naive UTC (Optuna 5's TrialModel converts through a property, which a
-    # set-based update does not use).
     now = datetime.now(UTC).replace(tzinfo=None)
-    table = models.TrialModel.__table__
     for state, members in by_state.items():
         done = {"datetime_complete": now} if state.is_finished() else {}
         for chunk in _chunks(members):
             statement = update(table).where(table.c.trial_id.in_(chunk))
             session.execute(statement.values(state=state, **done))
+    for trial_id, item in finishing.items():
+        if item.completed is not None and item.state is not None and item.state.is_finished():
+            moment = item.completed.astimezone(UTC).replace(tzinfo=None)
+            statement = update(table).where(table.c.trial_id == trial_id)
+            session.execute(statement.values(datetime_complete=moment))

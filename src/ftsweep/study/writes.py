@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class _Update:
     system_attrs: dict[str, Any] = field(default_factory=dict)
     state: TrialState | None = None
     values: Sequence[float] | None = None
+    completed: datetime | None = None  # when the job finished, if the service said; else now
 
 
 class TrialWrites:
@@ -56,9 +58,17 @@ class TrialWrites:
     def system_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
         self._update(trial_id).system_attrs.update(attrs)
 
-    def finish(self, trial_id: int, state: TrialState, values: Sequence[float] | None) -> None:
+    def finish(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None,
+        completed: datetime | None = None,
+    ) -> None:
+        """Finish a trial; `completed` (aware) is its completion time, by default the commit's.
+        Optuna's public API cannot set one, so other storages take the commit's."""
         update = self._update(trial_id)
-        update.state, update.values = state, values
+        update.state, update.values, update.completed = state, values, completed
 
     def commit(self, storage: BaseStorage) -> None:
         """Apply every update: in one journal write when the storage allows it."""
@@ -90,7 +100,8 @@ def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> Non
         for key, value in update.system_attrs.items():
             logs.append(trial_attr_record(worker, trial_id, "system", key, value))
         if update.state is not None:
-            logs.append(state_record(worker, trial_id, int(update.state), update.values, time))
+            when = update.completed.isoformat(timespec="microseconds") if update.completed else time
+            logs.append(state_record(worker, trial_id, int(update.state), update.values, when))
     journal.append_logs(logs)
     # No replay here: every JournalStorage read replays new records first, so the next read
     # (in this process or any other) sees these; replaying 10,000 updates now would double
