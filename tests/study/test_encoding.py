@@ -135,18 +135,23 @@ def test_decode_inverts_encode(kind: str) -> None:
         assert encoding.decode(encoded) == params
 
 
-@pytest.mark.parametrize("kind", SPACES)
-@pytest.mark.parametrize("sampler", ["tpe", "random"])
-def test_suggest_stays_in_the_space(kind: str, sampler: str) -> None:
-    sweep = sweep_of(kind)
-    encoding = Encoding(sweep.space)
+def sampled_study(sampler: str) -> optuna.Study:
+    """An in-memory study whose trials a seeded `tpe` or `random` sampler chooses."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     chosen = (
         optuna.samplers.TPESampler(seed=1, n_startup_trials=5)
         if sampler == "tpe"
         else optuna.samplers.RandomSampler(seed=1)
     )
-    study = optuna.create_study(sampler=chosen)
+    return optuna.create_study(sampler=chosen)
+
+
+@pytest.mark.parametrize("kind", SPACES)
+@pytest.mark.parametrize("sampler", ["tpe", "random"])
+def test_suggest_stays_in_the_space(kind: str, sampler: str) -> None:
+    sweep = sweep_of(kind)
+    encoding = Encoding(sweep.space)
+    study = sampled_study(sampler)
     for i in range(25):
         trial = study.ask()
         params = encoding.suggest(trial)
@@ -229,13 +234,7 @@ def test_a_configuration_outside_the_space_is_refused() -> None:
 def test_try_decode_reads_every_configuration_optuna_stored(kind: str, sampler: str) -> None:
     sweep = sweep_of(kind)
     encoding = Encoding(sweep.space)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    chosen = (
-        optuna.samplers.TPESampler(seed=1, n_startup_trials=5)
-        if sampler == "tpe"
-        else optuna.samplers.RandomSampler(seed=1)
-    )
-    study = optuna.create_study(sampler=chosen)
+    study = sampled_study(sampler)
     for i in range(15):
         trial = study.ask()
         params = encoding.suggest(trial)
