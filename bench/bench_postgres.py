@@ -8,7 +8,7 @@ For each size it makes a study of N running trials (a fresh database each time),
 results (a value, `trained_tokens` and the job record per trial) twice, on two copies:
 
 - baseline: Optuna's public storage API, one call per attribute and per state (what ftsweep did,
-  and still does where the RDB storage lacks the helpers `ftsweep.study.rdb` uses): one commit each;
+  and still does where the RDB storage lacks the helpers `ftsweep.study.store.rdb` uses): one commit each;
 - ftsweep: `TrialWrites.commit`, which applies the whole tell in one transaction.
 
 It prints the seconds of each, trials per second and the ratio (target: >= 10x), and checks that
@@ -63,7 +63,7 @@ def asked(url: str, n: int) -> Any:
 def tell_writes(study: Any) -> Any:
     from optuna.trial import TrialState
 
-    from ftsweep.study.writes import TrialWrites
+    from ftsweep.study.store.writes import TrialWrites
 
     writes = TrialWrites()
     for trial in study.study().get_trials(deepcopy=False):
@@ -74,7 +74,7 @@ def tell_writes(study: Any) -> Any:
 
 
 def timed_baseline(study: Any) -> float:
-    from ftsweep.study.writes import _one_by_one
+    from ftsweep.study.store.writes import _one_by_one
 
     writes = tell_writes(study)
     start = time.perf_counter()

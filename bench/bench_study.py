@@ -106,7 +106,7 @@ def child_tell(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_verify(spec: dict[str, Any]) -> dict[str, Any]:
     """A fresh reader's view of a told study: states counted, every value and job id checked."""
-    from ftsweep.study.attrs import job_info
+    from ftsweep.study.store.attrs import job_info
 
     study = _open(spec["sweep"])
     trials = study.study().get_trials(deepcopy=False)
@@ -163,8 +163,8 @@ def child_ask(spec: dict[str, Any]) -> dict[str, Any]:
     """SweepStudy.ask(8) on an opened study, or (baseline) Optuna's ask + the same suggestions."""
     import optuna
 
-    from ftsweep.study.samplers import make_sampler
-    from ftsweep.study.study import config_key
+    from ftsweep.study.store.samplers import make_sampler
+    from ftsweep.study.sweep_study import config_key
 
     _warm_imports()
     t0 = time.perf_counter()

@@ -200,7 +200,7 @@ def _third_line_end(data: bytes) -> int:
 
 
 def test_o_on_a_read_only_mount_is_one_line(sweep: Path, tmp_path: Path) -> None:
-    from tests.study.test_storage import read_only_mount
+    from tests.study.store.test_storage import read_only_mount
 
     out = tmp_path / "ro" / "plan.jsonl"
     out.parent.mkdir()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from ftsweep.cli import app
 from ftsweep.study import SweepStudy, trials_frame
-from ftsweep.study.study import DISCARDED
+from ftsweep.study.sweep_study import DISCARDED
 from ftsweep.sweep import load_sweep
 
 runner = CliRunner()
@@ -647,7 +647,7 @@ def test_trials_and_best_read_a_study_on_a_read_only_mount(told: Path) -> None:
     import subprocess
     import sys
 
-    from tests.study.test_storage import read_only_mount
+    from tests.study.store.test_storage import read_only_mount
 
     prefix = read_only_mount(told.parent)
     for args in (["trials", "-f", "csv"], ["best"]):

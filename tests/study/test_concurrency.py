@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
-from ftsweep.study.storage import ENV_VAR
-from ftsweep.study.study import POSITION, config_key, counts
+from ftsweep.study.store.storage import ENV_VAR
+from ftsweep.study.sweep_study import POSITION, config_key, counts
 from ftsweep.sweep import load_sweep
 from ftsweep.sweep.strategies import sequence
 

@@ -20,7 +20,7 @@ from ftsweep.study.delivery import (
     is_stream,
     pending_marker,
 )
-from ftsweep.study.study import DISCARDED
+from ftsweep.study.sweep_study import DISCARDED
 from ftsweep.sweep import load_sweep
 
 from .test_study import make_study, optuna_trials, sweep_text

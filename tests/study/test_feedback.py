@@ -10,7 +10,7 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
-from ftsweep.study.study import SUPERSEDES
+from ftsweep.study.sweep_study import SUPERSEDES
 
 from .test_study import make_study, optuna_trials, result, sweep_text
 

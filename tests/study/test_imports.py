@@ -11,7 +11,7 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import ImportReport, SweepStudy, import_jobs, read_results, trials_frame
-from ftsweep.study.study import ORIGIN
+from ftsweep.study.sweep_study import ORIGIN
 
 from .test_feedback import job_object, row, snapshot, write
 from .test_study import MODEL, make_study, optuna_trials, sweep_text

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from ftsweep.cli import app
 from ftsweep.study import SweepStudy
-from ftsweep.study.journal import JournalFile
+from ftsweep.study.store.journal import JournalFile
 from ftsweep.sweep import load_sweep
 
 from .test_study import make_study, sweep_text

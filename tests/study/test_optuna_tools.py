@@ -2,7 +2,7 @@
 `FrozenTrial.duration` and the `optuna` CLI, on the default journal file, SQLite and PostgreSQL.
 
 A sweep's trials carry their configuration and job as flat, scalar user attributes
-(`ftsweep.study.attrs`), so these tools show them as columns (`user_attrs_config.n_epochs`,
+(`ftsweep.study.store.attrs`), so these tools show them as columns (`user_attrs_config.n_epochs`,
 `user_attrs_job.status`, ...) that a dashboard can sort and filter.
 """
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from ftsweep.study import SweepStudy, best_records, read_results, tell, trials_frame
-from ftsweep.study.storage import ENV_VAR
-from ftsweep.study.study import config_key
+from ftsweep.study.store.storage import ENV_VAR
+from ftsweep.study.sweep_study import config_key
 
 from .test_concurrency import (
     CONTINUOUS_SPACE,

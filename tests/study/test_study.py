@@ -1,4 +1,4 @@
-"""Asking a sweep's study for trials (`ftsweep.study.study`).
+"""Asking a sweep's study for trials (`ftsweep.study.sweep_study`).
 
 The helpers at the top (`sweep_text`, `make_study`, `result`, `optuna_trials`) are shared by the
 other study tests.
@@ -19,7 +19,7 @@ import pytest
 
 from ftsweep.errors import StudyError
 from ftsweep.study import Result, SweepStudy, trials_frame
-from ftsweep.study.study import DISCARDED, POSITION
+from ftsweep.study.sweep_study import DISCARDED, POSITION
 from ftsweep.sweep import load_sweep
 from ftsweep.sweep.strategies import sequence
 

@@ -10,7 +10,7 @@ from ftsweep.cli.app import Command, SweepPath, app, reports_errors
 from ftsweep.cli.study import Storage
 
 if TYPE_CHECKING:
-    from ftsweep.study.doctor import JournalReport, Repair
+    from ftsweep.study.store.doctor import JournalReport, Repair
 
 __all__ = ["DAMAGED", "doctor"]
 
@@ -36,8 +36,8 @@ def doctor(
     Exit 0 when it is intact (or was repaired), 1 when it is damaged. Database storages are not
     checked. Repair with no other ftsweep command running on the sweep.
     """
-    from ftsweep.study.doctor import check_journal, repair_journal
-    from ftsweep.study.storage import resolve_storage
+    from ftsweep.study.store.doctor import check_journal, repair_journal
+    from ftsweep.study.store.storage import resolve_storage
 
     location = resolve_storage(path, storage)
     if location.path is None:

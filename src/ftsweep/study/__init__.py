@@ -7,8 +7,8 @@ from ftsweep.study.frame import trials_frame
 from ftsweep.study.imports import ImportReport, import_jobs
 from ftsweep.study.read import read_results_files
 from ftsweep.study.results import Result, read_results
-from ftsweep.study.storage import StorageLocation, resolve_storage
-from ftsweep.study.study import SweepStudy
+from ftsweep.study.store.storage import StorageLocation, resolve_storage
+from ftsweep.study.sweep_study import SweepStudy
 
 __all__ = [
     "AskedTrial",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep.errors import StudyError
 from ftsweep.study.frame import Records, sweep_trials, trial_records
-from ftsweep.study.study import SweepStudy
+from ftsweep.study.sweep_study import SweepStudy
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

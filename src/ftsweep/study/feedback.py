@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from ftsweep._bulk import bulk
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.attrs import CONFIG, config_attrs, job_attrs, job_id, job_info
-from ftsweep.study.study import DISCARDED, SUPERSEDES, SweepStudy, original_number
-from ftsweep.study.writes import TrialWrites
+from ftsweep.study.store.attrs import CONFIG, config_attrs, job_attrs, job_id, job_info
+from ftsweep.study.store.writes import TrialWrites
+from ftsweep.study.sweep_study import DISCARDED, SUPERSEDES, SweepStudy, original_number
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial, TrialState

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
 from ftsweep.api.hyperparameters import AUTO, RULES
-from ftsweep.study.attrs import job_info
-from ftsweep.study.study import DISCARDED, ORIGIN, SUPERSEDES, SweepStudy, original_number
+from ftsweep.study.store.attrs import job_info
+from ftsweep.study.sweep_study import DISCARDED, ORIGIN, SUPERSEDES, SweepStudy, original_number
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 
 if TYPE_CHECKING:

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.attrs import config_attrs, job_attrs, job_id
 from ftsweep.study.feedback import TellReport, job_of, outcome_of, tell_locked
 from ftsweep.study.jobs import DATA_FILES, JobInfo
-from ftsweep.study.study import DISCARDED, ORIGIN, SweepStudy, original_number
+from ftsweep.study.store.attrs import config_attrs, job_attrs, job_id
+from ftsweep.study.sweep_study import DISCARDED, ORIGIN, SweepStudy, original_number
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.space import Params, SubSpace
 

@@ -1,8 +1,8 @@
-"""The flat user attributes of a sweep's trials (`ftsweep.study.attrs`)."""
+"""The flat user attributes of a sweep's trials (`ftsweep.study.store.attrs`)."""
 
 from __future__ import annotations
 
-from ftsweep.study.attrs import config_attrs, job_attrs, job_id, job_info
+from ftsweep.study.store.attrs import config_attrs, job_attrs, job_id, job_info
 
 INFO = {
     "job_id": "ftjob-1",

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
 from ftsweep.errors import NoStudyError, StudyError
-from ftsweep.study.attrs import config_attrs
 from ftsweep.study.batch import AskedTrial, Batch, Shortfall
 from ftsweep.study.delivery import (
     DELIVERED,
@@ -35,9 +34,10 @@ from ftsweep.study.delivery import (
     is_stream,
     pending_marker,
 )
-from ftsweep.study.encoding import Encoding
-from ftsweep.study.storage import StorageLocation, resolve_storage
-from ftsweep.study.writes import TrialWrites
+from ftsweep.study.store.attrs import config_attrs
+from ftsweep.study.store.encoding import Encoding
+from ftsweep.study.store.storage import StorageLocation, resolve_storage
+from ftsweep.study.store.writes import TrialWrites
 from ftsweep.sweep.dimensions import Dimension, FloatRange, Value
 from ftsweep.sweep.jobs import JobRenderer
 from ftsweep.sweep.spec import MAX_TRIALS
@@ -307,7 +307,7 @@ class SweepStudy:
     def _scratch(self, live: Sequence[FrozenTrial]) -> optuna.Study:
         import optuna
 
-        from ftsweep.study.samplers import make_sampler
+        from ftsweep.study.store.samplers import make_sampler
 
         seed = (self.sweep.spec.seed + len(live)) % 2**32  # a new seed per batch
         directions = [o.direction or "minimize" for o in self.sweep.objectives]

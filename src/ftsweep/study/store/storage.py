@@ -121,7 +121,7 @@ def _journal_location(path: Path) -> StorageLocation:
 
 
 def _journal(path: Path, *, read_only: bool) -> BaseStorage:
-    from ftsweep.study.journal import open_journal
+    from ftsweep.study.store.journal import open_journal
 
     return open_journal(path, read_only=read_only)
 
@@ -152,7 +152,7 @@ def _redact(url: str) -> str:
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    from ftsweep.study.journal import locked
+    from ftsweep.study.store.journal import locked
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

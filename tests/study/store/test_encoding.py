@@ -1,4 +1,4 @@
-"""How configurations become Optuna parameters and back (`ftsweep.study.encoding`).
+"""How configurations become Optuna parameters and back (`ftsweep.study.store.encoding`).
 
 Every kind of space the sweep file allows is encoded, decoded, and sampled through Optuna's
 define-by-run API; a configuration must survive the round trip exactly and every sampled one
@@ -13,7 +13,7 @@ import json
 import optuna
 import pytest
 
-from ftsweep.study.encoding import Encoding
+from ftsweep.study.store.encoding import Encoding
 from ftsweep.sweep import Sweep, loads_sweep
 from ftsweep.sweep.strategies import sequence
 

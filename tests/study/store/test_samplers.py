@@ -1,4 +1,4 @@
-"""The adaptive strategies' Optuna samplers (`ftsweep.study.samplers`), and asking through them.
+"""The adaptive strategies' Optuna samplers (`ftsweep.study.store.samplers`), and asking through them.
 
 pytest turns warnings into errors, so these also check that no Optuna warning (experimental
 features, independent sampling) leaks out of ftsweep's code paths.
@@ -16,9 +16,8 @@ import pytest
 
 from ftsweep.errors import StudyError
 from ftsweep.study import tell
-from ftsweep.study.samplers import make_sampler
-
-from .test_study import make_study, result, sweep_text
+from ftsweep.study.store.samplers import make_sampler
+from tests.study.test_study import make_study, result, sweep_text
 
 CONTINUOUS = (
     "  learning_rate_multiplier: {low: 0.1, high: 4, log: true, auto: true}\n"

@@ -1,4 +1,4 @@
-"""Where a sweep's study lives, and its allocation lock (`ftsweep.study.storage`)."""
+"""Where a sweep's study lives, and its allocation lock (`ftsweep.study.store.storage`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import pytest
 
 from ftsweep.errors import DamagedStudyError, StudyError
 from ftsweep.study import StorageLocation, SweepStudy, resolve_storage, tell, trials_frame
-from ftsweep.study.storage import ENV_VAR, _advisory_key, _redact
-
-from .test_study import make_study, result, sweep_text
+from ftsweep.study.store.storage import ENV_VAR, _advisory_key, _redact
+from tests.study.test_study import make_study, result, sweep_text
 
 
 @pytest.fixture(autouse=True)
@@ -321,7 +320,7 @@ def test_whether_a_database_exists(tmp_path: Path) -> None:
 READER = """\
 import sys
 import optuna
-from ftsweep.study.storage import resolve_storage
+from ftsweep.study.store.storage import resolve_storage
 
 storage = resolve_storage("a.yaml", sys.argv[1]).open(read_only=True)
 print(*(t.state.name for t in optuna.load_study(study_name="s", storage=storage).trials))

@@ -1,4 +1,4 @@
-"""Many trial updates in one write (`ftsweep.study.writes`).
+"""Many trial updates in one write (`ftsweep.study.store.writes`).
 
 On a journal the updates go in as one append of the journal's own records; elsewhere through
 Optuna's public storage API. Either way a fresh reader must see exactly what Optuna's own calls
@@ -19,8 +19,8 @@ from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState, create_trial
 
-from ftsweep.study.journal import APPEND, open_journal
-from ftsweep.study.writes import TrialWrites
+from ftsweep.study.store.journal import APPEND, open_journal
+from ftsweep.study.store.writes import TrialWrites
 
 DISTRIBUTIONS = {"x": CategoricalDistribution((1, 2, 3))}
 

@@ -23,8 +23,8 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import BaseJournalBackend
 
 from ftsweep.errors import NoStudyError, StudyError
-from ftsweep.study.journal import LOCK_SUFFIX, Entry, locked, scan, unusable
-from ftsweep.study.storage import StorageLocation
+from ftsweep.study.store.journal import LOCK_SUFFIX, Entry, locked, scan, unusable
+from ftsweep.study.store.storage import StorageLocation
 
 __all__ = ["Damage", "JournalReport", "Repair", "check_journal", "repair_journal"]
 

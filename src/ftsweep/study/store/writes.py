@@ -7,7 +7,7 @@ call: one framed, all-or-nothing write and one fsync under the journal's lock, i
 record format (the records `set_trial_user_attr`, `set_trial_system_attr` and
 `set_trial_state_values` write, built in `journal.py`).
 Attributes are written before states, since a finished trial takes no more writes. On Optuna's RDB
-storage (PostgreSQL, SQLite) they are applied in one transaction (`ftsweep.study.rdb`), and on
+storage (PostgreSQL, SQLite) they are applied in one transaction (`ftsweep.study.store.rdb`), and on
 any other storage through Optuna's public storage API one by one.
 """
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from optuna.storages import BaseStorage
     from optuna.trial import TrialState
 
-    from ftsweep.study.journal import JournalFile
+    from ftsweep.study.store.journal import JournalFile
 
 __all__ = ["TrialWrites"]
 
@@ -83,13 +83,13 @@ class TrialWrites:
 
 
 def _journal(storage: BaseStorage) -> JournalFile | None:
-    from ftsweep.study.journal import JournalFileStorage
+    from ftsweep.study.store.journal import JournalFileStorage
 
     return storage.journal if isinstance(storage, JournalFileStorage) else None
 
 
 def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> None:
-    from ftsweep.study.journal import now, state_record, trial_attr_record
+    from ftsweep.study.store.journal import now, state_record, trial_attr_record
 
     worker = f"ftsweep-{uuid.uuid4()}"  # not this process's Optuna worker: nothing to own
     time = now()
@@ -111,7 +111,7 @@ def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> Non
 def _one_transaction(storage: BaseStorage, updates: Mapping[int, _Update]) -> bool:
     from optuna.storages import RDBStorage
 
-    from ftsweep.study.rdb import commit_updates
+    from ftsweep.study.store.rdb import commit_updates
 
     return isinstance(storage, RDBStorage) and commit_updates(storage, updates)
 

@@ -14,7 +14,7 @@ guarantees Optuna's backend lacks:
 
 Every record is checked before Optuna replays it (a JSON object, a known op code, the fields that
 op needs); a damaged one is a DamagedStudyError naming the file and line. `ftsweep doctor`
-(`ftsweep.study.doctor`) lists the damage and repairs it.
+(`ftsweep.study.store.doctor`) lists the damage and repairs it.
 """
 
 from __future__ import annotations

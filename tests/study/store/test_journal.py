@@ -1,4 +1,4 @@
-"""ftsweep's journal file (`ftsweep.study.journal`): Optuna's format, framed all-or-nothing
+"""ftsweep's journal file (`ftsweep.study.store.journal`): Optuna's format, framed all-or-nothing
 appends, a lock a dead process releases, and damage reported by line, never as a traceback."""
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from optuna.trial import TrialState
 
 from ftsweep.errors import DamagedStudyError
 from ftsweep.study import SweepStudy, tell
-from ftsweep.study.journal import JournalFile, encode, open_journal
-
-from .test_study import make_study, result, sweep_text
+from ftsweep.study.store.journal import JournalFile, encode, open_journal
+from tests.study.test_study import make_study, result, sweep_text
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -45,7 +44,7 @@ def states(study: SweepStudy) -> list[str]:
 def test_the_op_codes_are_optunas() -> None:
     from optuna.storages.journal._storage import JournalOperation
 
-    from ftsweep.study import journal
+    from ftsweep.study.store import journal
 
     assert {op.name: int(op) for op in JournalOperation} == {
         op.name: getattr(journal, op.name) for op in JournalOperation
@@ -204,7 +203,7 @@ def test_a_record_optuna_cannot_replay_is_reported_with_its_line(tmp_path: Path)
 HOLD = """
 import sys, time
 from pathlib import Path
-from ftsweep.study.journal import locked
+from ftsweep.study.store.journal import locked
 with locked(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(60)

@@ -1,4 +1,4 @@
-"""A whole tell in one transaction on Optuna's RDB storage (`ftsweep.study.rdb`)."""
+"""A whole tell in one transaction on Optuna's RDB storage (`ftsweep.study.store.rdb`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from ftsweep.study import SweepStudy, tell
-from ftsweep.study.writes import TrialWrites
-
-from .test_study import make_study, optuna_trials, result, sweep_text
+from ftsweep.study.store.writes import TrialWrites
+from tests.study.test_study import make_study, optuna_trials, result, sweep_text
 
 SPACE = "  n_epochs: {low: 1, high: 50}\n  batch_size: [auto, 8]\n"
 
@@ -70,7 +69,7 @@ def test_completion_times_are_right_in_any_time_zone(tmp_path: Path) -> None:
 
     code = (
         "import sys; sys.path[:0] = sys.argv[1:2]\n"
-        "from tests.study.test_rdb import check_durations; check_durations(sys.argv[2])\n"
+        "from tests.study.store.test_rdb import check_durations; check_durations(sys.argv[2])\n"
     )
     root = Path(__file__).resolve().parents[2]
     for zone in ("Asia/Tokyo", "America/Los_Angeles"):

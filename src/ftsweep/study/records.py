@@ -1,0 +1,206 @@
+"""A sweep's trials as typed, frozen records, and the typed writes that change them.
+
+These are what the trial store (`ftsweep.study.store`) loads and applies; every other module of
+ftsweep works on them and never on Optuna. A record holds what a trial means to the sweep:
+
+- `number`, and `key` (the key of the trial it stands for: a replacement keeps its original's)
+- `params`: the configuration, every dimension as requested; None for a trial plain Optuna added
+  that stands for no configuration of the sweep (a *foreign* trial)
+- `state` and `values` (one per objective, once complete)
+- `origin` (ask or import), `position` (its place in a static strategy's sequence),
+  `supersedes` (the trial a forced result replaced), `discarded` (why it is not part of the
+  sweep), `pending` (the batch it waits in, see `ftsweep.study.delivery`)
+- `job`: what is known of its job (`JobRecord`)
+- `started`, `completed`: aware UTC times
+
+A write says what should change, not how: `Create`, `Finish`, `Discard`, `RecordJob` (the job
+facts a trial does not hold yet) and `Deliver` (a batch reached its reader). The store applies a
+list of them all or nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+
+from ftsweep.sweep.space import Params
+
+__all__ = [
+    "Create",
+    "Deliver",
+    "Discard",
+    "Finish",
+    "JobRecord",
+    "Scalar",
+    "State",
+    "TrialRecord",
+    "Write",
+    "current",
+]
+
+Scalar = str | int | float | bool
+
+
+class State(enum.StrEnum):
+    """A trial's state, in Optuna's words (lower case)."""
+
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAIL = "fail"
+
+    @property
+    def finished(self) -> bool:
+        return self in (State.COMPLETE, State.PRUNED, State.FAIL)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """What is known of a trial's job; None where nothing is known yet.
+
+    `status` is the service's own word (`running`, `succeeded`, ...); `resolved` holds the
+    hyperparameters as the service resolved them; `created_at` and `finished_at` are the
+    service's Unix times.
+    """
+
+    id: str | None = None
+    status: str | None = None
+    trained_tokens: int | None = None
+    fine_tuned_model: str | None = None
+    error: str | None = None
+    created_at: int | None = None
+    finished_at: int | None = None
+    resolved: Mapping[str, Scalar] = field(default_factory=dict)
+
+    def merged(self, newer: JobRecord) -> JobRecord:
+        """This record with every fact `newer` knows taking the place of this one's."""
+        known = {f.name: getattr(newer, f.name) for f in fields(self) if f.name != "resolved"}
+        changes = {name: value for name, value in known.items() if value is not None}
+        return replace(self, **changes, resolved={**self.resolved, **newer.resolved})
+
+    def facts(self) -> dict[str, Any]:
+        """The known facts, by name (`resolved` as a dict, when any)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["resolved"] = dict(self.resolved) or None
+        return {name: value for name, value in out.items() if value is not None}
+
+    def __bool__(self) -> bool:
+        return bool(self.facts())
+
+
+@dataclass(frozen=True, slots=True)
+class TrialRecord:
+    """One trial of a sweep's study, as loaded; see the module docstring."""
+
+    number: int
+    key: str
+    params: Params | None
+    state: State
+    values: tuple[float, ...] | None = None
+    origin: str = "ask"
+    position: int | None = None
+    supersedes: int | None = None
+    discarded: str | None = None
+    pending: Mapping[str, Any] | None = None
+    job: JobRecord = field(default_factory=JobRecord)
+    started: datetime | None = None
+    completed: datetime | None = None
+    shows_config: bool = True  # whether its configuration is stored as `config.*` attributes
+
+    @property
+    def original(self) -> int:
+        """The number of the trial this one stands for: its own, or the one it supersedes."""
+        return self.number if self.supersedes is None else self.supersedes
+
+    @property
+    def live(self) -> bool:
+        """Part of the sweep: not discarded (a proposal or batch that was never handed out)."""
+        return self.discarded is None
+
+    @property
+    def foreign(self) -> bool:
+        """Added by plain Optuna: it stands for no configuration of the sweep."""
+        return self.params is None
+
+    @property
+    def counts(self) -> bool:
+        """Counts against `max_trials`: a live trial of the sweep's own that replaces none."""
+        return self.live and not self.foreign and self.supersedes is None
+
+
+def current(records: list[TrialRecord]) -> list[TrialRecord]:
+    """The trials that make up the sweep, in the order of the trials they stand for: each live
+    original trial, or its latest live replacement."""
+    found: dict[int, TrialRecord] = {}
+    for record in records:
+        if not record.live:
+            continue
+        held = found.get(record.original)
+        if held is None or record.number > held.number:
+            found[record.original] = record
+    return sorted(found.values(), key=lambda r: r.original)
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """A new trial, written whole. `sampler_attrs` are the system attributes a sampler keeps
+    its state in (CMA-ES, NSGA-II); `supersedes` makes it the replacement of that trial."""
+
+    params: Params
+    state: State = State.RUNNING
+    values: tuple[float, ...] | None = None
+    origin: str = "ask"
+    position: int | None = None
+    supersedes: int | None = None
+    pending: Mapping[str, Any] | None = None
+    job: JobRecord = field(default_factory=JobRecord)
+    sampler_attrs: Mapping[str, Any] = field(default_factory=dict)
+    started: datetime | None = None
+    completed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """Finish a running trial; `completed` (aware) defaults to the time of the write."""
+
+    number: int
+    state: State
+    values: tuple[float, ...] | None = None
+    completed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discard:
+    """Take a running trial out of the sweep (failed, with the reason): it no longer counts."""
+
+    number: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordJob:
+    """Store what is known of a trial's job; only facts the trial does not hold are written.
+    `config` also stores the trial's configuration (for trials made before trials held it)."""
+
+    number: int
+    job: JobRecord
+    config: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A handed-out batch reached its reader: its pending trials are no longer reclaimable."""
+
+    batch: str
+
+
+Write = Create | Finish | Discard | RecordJob | Deliver
+
+
+def with_job(record: TrialRecord, job: JobRecord) -> TrialRecord:
+    """The record as it is once `job`'s facts are stored."""
+    return replace(record, job=record.job.merged(job))

@@ -1,0 +1,1 @@
+"""The trial store: the one door between ftsweep and Optuna's storages."""
