@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
 import time
 from collections import Counter
@@ -84,7 +85,10 @@ class StandIn:
     def start(self) -> StandIn:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="ftsweep-standin", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="ftsweep-standin",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -150,6 +154,11 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+
+    def setup(self) -> None:
+        """Headers and body leave as separate writes: without TCP_NODELAY each waits ~40 ms."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._serve("GET")
