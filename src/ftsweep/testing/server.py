@@ -176,32 +176,30 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             dialect, kind, ident, query = locate(method, self.path)
             request = Request(dialect, kind, ident, query, self._headers(), body)
-            response = self._respond_to(request)
+            response, fault = self._respond_to(request)
         except ServiceError as error:
-            response = _error_response(error, dialect)
-        except _Dropped:
-            self._log(method, kind, dialect, 0)
+            response, fault = _error_response(error, dialect), None
+        dropped = fault is not None and fault.kind == "drop_after_create"
+        self._log(method, kind, dialect, 0 if dropped else response.status)
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        if dropped:
             self.close_connection = True
-            return
-        self._log(method, kind, dialect, response.status)
-        self._send(response)
+        else:
+            self._send(response)
 
-    def _respond_to(self, request: Request) -> Response:
+    def _respond_to(self, request: Request) -> tuple[Response, Fault | None]:
+        """The answer, and the fault that decides how (or whether) it is sent."""
         service = self.server.service
         check_api_version(request.dialect, request.query)
         if not authorized(request.dialect, request.headers, service.api_key):
             raise unauthorized(request.dialect)
         fault = service.faults.take(request.kind)
         if fault is not None and fault.kind == "status":
-            return _fault_response(fault, request.dialect)
+            return _fault_response(fault, request.dialect), fault
         if fault is not None and fault.kind == "slow_create":
             time.sleep(fault.seconds)
-        response = answer(service.store, request)
-        if fault is not None and fault.kind == "drop_after_create":
-            raise _Dropped
-        if fault is not None and fault.kind == "delay":
-            time.sleep(fault.seconds)
-        return response
+        return answer(service.store, request), fault
 
     def _headers(self) -> dict[str, str]:
         return {name.lower(): value for name, value in self.headers.items()}
@@ -236,10 +234,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-
-
-class _Dropped(Exception):
-    """The request was served but its answer must never be sent."""
 
 
 def _error_response(error: ServiceError, dialect: Dialect) -> Response:
