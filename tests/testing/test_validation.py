@@ -31,6 +31,12 @@ def _refused(client: openai.OpenAI, **body: object) -> openai.BadRequestError:
     return raised.value
 
 
+def _said(error: openai.APIStatusError) -> str:
+    """The service's own message (openai 1.x puts the whole error dict in `error.message`)."""
+    assert isinstance(error.body, dict)
+    return str(error.body["message"])
+
+
 @pytest.mark.parametrize(
     ("method", "name", "value"),
     [
@@ -61,7 +67,7 @@ def test_a_hyperparameter_out_of_range_is_refused(
         method=_method(method, **{name: value}),
     )
     assert error.param == _HYPER.format(method=method, name=name)
-    assert f"Invalid {name}: {value!r}" in error.message
+    assert f"Invalid {name}: {value!r}" in _said(error)
 
 
 @pytest.mark.parametrize(("method", "name"), [("supervised", "beta"), ("dpo", "eval_samples")])
@@ -73,13 +79,13 @@ def test_a_hyperparameter_of_another_method_is_an_extra_input(
         client, model=MODEL, training_file=training, method=_method(method, **{name: 1})
     )
     assert error.param == _HYPER.format(method=method, name=name)
-    assert error.message.endswith("Extra inputs are not permitted")
+    assert _said(error).endswith("Extra inputs are not permitted")
 
 
 def test_an_unknown_model_is_refused(service: StandIn, client: openai.OpenAI) -> None:
     error = _refused(client, model="gpt-9", training_file=upload(service, client))
     assert (error.code, error.param) == ("model_not_available", "model")
-    assert "Model gpt-9 is not available for fine-tuning" in error.message
+    assert "Model gpt-9 is not available for fine-tuning" in _said(error)
 
 
 def test_the_model_list_is_configurable() -> None:
@@ -155,7 +161,7 @@ def test_an_unrecognised_field_is_refused(service: StandIn, client: openai.OpenA
     error = _refused(
         client, model=MODEL, training_file=upload(service, client), extra_body={"trainingType": 1}
     )
-    assert error.message.endswith("Unrecognized request argument supplied: trainingType")
+    assert _said(error).endswith("Unrecognized request argument supplied: trainingType")
 
 
 def test_an_upload_for_another_purpose_is_refused(client: openai.OpenAI) -> None:

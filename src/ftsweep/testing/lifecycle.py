@@ -51,6 +51,7 @@ class JobRecord:
     trained_tokens: int
     fine_tuned_model: str
     result_file_id: str
+    organization: str
     error: JobError | None = None
     fails_in_validation: bool = False
     cancelled_at: float | None = None

@@ -52,7 +52,7 @@ def job_object(job: JobRecord, now: float, dialect: Dialect) -> JsonObject:
         "object": "fine_tuning.job",
         "created_at": int(job.created_at),
         "model": job.spec.model,
-        "organization_id": "org-standin",
+        "organization_id": job.organization,
         "status": _AZURE_STATUS.get(status, status) if dialect == "azure" else status,
         "training_file": job.spec.training_file,
         "validation_file": job.spec.validation_file,

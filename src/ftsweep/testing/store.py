@@ -172,6 +172,7 @@ class Store:
             trained_tokens=trained_tokens([line_tokens(line) for line in lines], epochs),
             fine_tuned_model=fine_tuned_name(spec, dialect, self.settings.organization, ident),
             result_file_id=f"file-{digest('result', ident, length=_id_length(dialect))}",
+            organization=self.settings.organization,
             error=_too_few_examples(len(lines)) if fail_early else self._failure(spec),
             fails_in_validation=fail_early,
         )
