@@ -8,7 +8,8 @@ For each size it makes a study of N running trials (a fresh database each time),
 results (a value, `trained_tokens` and the job record per trial) twice, on two copies:
 
 - baseline: Optuna's public storage API, one call per attribute and per state (what ftsweep did,
-  and still does where the RDB storage lacks the helpers `ftsweep.study.store.rdb` uses): one commit each;
+  and still does where the RDB storage lacks the helpers `ftsweep.study.store.rdb` uses): one
+  commit each;
 - ftsweep: `TrialWrites.commit`, which applies the whole tell in one transaction.
 
 It prints the seconds of each, trials per second and the ratio (target: >= 10x), and checks that
@@ -66,7 +67,7 @@ def tell_writes(study: Any) -> Any:
     from ftsweep.study.store.writes import TrialWrites
 
     writes = TrialWrites()
-    for trial in study.study().get_trials(deepcopy=False):
+    for trial in study.store.optuna_study().get_trials(deepcopy=False):
         job = {"job_id": f"ftjob-{trial.number}", "status": "succeeded", "trained_tokens": 1000}
         writes.user_attrs(trial._trial_id, {"ftsweep": job})
         writes.finish(trial._trial_id, TrialState.COMPLETE, [0.2 + trial.number / 1e4])
@@ -78,19 +79,20 @@ def timed_baseline(study: Any) -> float:
 
     writes = tell_writes(study)
     start = time.perf_counter()
-    _one_by_one(study.storage, writes._updates)
+    _one_by_one(study.store.storage, writes._updates)
     return time.perf_counter() - start
 
 
 def timed_ftsweep(study: Any) -> float:
     writes = tell_writes(study)
     start = time.perf_counter()
-    writes.commit(study.storage)
+    writes.commit(study.store.storage)
     return time.perf_counter() - start
 
 
 def outcome(study: Any) -> list[tuple[str, Any]]:
-    return [(t.state.name, t.values) for t in study.study().get_trials(deepcopy=False)]
+    trials = study.store.optuna_study().get_trials(deepcopy=False)
+    return [(t.state.name, t.values) for t in trials]
 
 
 def main() -> int:

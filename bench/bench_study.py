@@ -92,7 +92,7 @@ def child_tell(spec: dict[str, Any]) -> dict[str, Any]:
     _warm_imports()
     t0 = time.perf_counter()
     study = _open(spec["sweep"])
-    study.study().get_trials(deepcopy=False)  # opened: the journal replayed
+    study.trials()  # opened: the journal replayed
     opened = time.perf_counter() - t0
     records = None if spec["read_timed"] else read_results(spec["csv"], study.sweep.objectives)
     t0 = time.perf_counter()
@@ -106,20 +106,18 @@ def child_tell(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_verify(spec: dict[str, Any]) -> dict[str, Any]:
     """A fresh reader's view of a told study: states counted, every value and job id checked."""
-    from ftsweep.study.store.attrs import job_info
-
     study = _open(spec["sweep"])
-    trials = study.study().get_trials(deepcopy=False)
+    trials = study.trials()
     states: dict[str, int] = {}
     wrong = 0
     for trial in trials:
-        states[trial.state.name] = states.get(trial.state.name, 0) + 1
-        job = job_info(trial.user_attrs)
-        if job.get("job_id") != f"ftjob-{trial.number}":
+        state = trial.state.name
+        states[state] = states.get(state, 0) + 1
+        if trial.job.id != f"ftjob-{trial.number}":
             wrong += 1
-        elif trial.state.name == "COMPLETE" and trial.values != [value_of(trial.number)]:
+        elif state == "COMPLETE" and trial.values != (value_of(trial.number),):
             wrong += 1
-        elif trial.state.name == "FAIL" and not failed(trial.number):
+        elif state == "FAIL" and not failed(trial.number):
             wrong += 1
     return {"states": states, "wrong": wrong}
 
@@ -131,7 +129,7 @@ def child_add_trials(spec: dict[str, Any]) -> dict[str, Any]:
     from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    trials = _open(spec["sweep"]).study().get_trials(deepcopy=False)[: spec["n"]]
+    trials = _open(spec["sweep"]).store.optuna_study().get_trials(deepcopy=False)[: spec["n"]]
     if spec["kind"] == "journal":
         storage: Any = JournalStorage(JournalFileBackend(spec["target"]))
     else:
@@ -164,21 +162,25 @@ def child_ask(spec: dict[str, Any]) -> dict[str, Any]:
     import optuna
 
     from ftsweep.study.store.samplers import make_sampler
-    from ftsweep.study.sweep_study import config_key
+
+    def text(params: dict[str, Any]) -> str:
+        return json.dumps(params, sort_keys=True)
 
     _warm_imports()
     t0 = time.perf_counter()
     study = _open(spec["sweep"])
-    before = study.study().get_trials(deepcopy=False)
+    before = study.trials()
     opened = time.perf_counter() - t0
-    seen = {config_key(study.params(t)) for t in before}
+    seen = {text(t.params) for t in before if t.params is not None}
     t0 = time.perf_counter()
     if spec["baseline"]:
         sampler = make_sampler("tpe", study.sweep.spec.seed + len(before))
-        raw = optuna.load_study(study_name=study.name, storage=study.storage, sampler=sampler)
-        configs = [config_key(study.encoding.suggest(raw.ask())) for _ in range(spec["n"])]
+        storage = study.store.storage
+        raw = optuna.load_study(study_name=study.name, storage=storage, sampler=sampler)
+        encoding = study.store.encoding
+        configs = [text(encoding.suggest(raw.ask())) for _ in range(spec["n"])]
     else:
-        configs = [config_key(a.params) for a in study.ask(spec["n"])]
+        configs = [text(a.params) for a in study.ask(spec["n"])]
     seconds = time.perf_counter() - t0
     return {"open": opened, "seconds": seconds, "configs": configs, "new": len(set(configs) - seen)}
 

@@ -53,7 +53,7 @@ def sweep(tmp_path: Path) -> Path:
     path = tmp_path / "out.yaml"
     path.write_text(SWEEP)
     with SweepStudy(load_sweep(path)) as study:
-        study.study()
+        study.store.load(write=True)
     return path
 
 

@@ -13,7 +13,6 @@ from typer.testing import CliRunner, Result
 
 from ftsweep.cli import app
 from ftsweep.study import SweepStudy, trials_frame
-from ftsweep.study.sweep_study import DISCARDED
 from ftsweep.sweep import load_sweep
 
 runner = CliRunner()
@@ -158,9 +157,9 @@ def test_ask_whose_batch_cannot_be_written_leaves_no_running_trial(
     assert result.stderr == f"error: {out}: cannot be written: No such file or directory\n"
     assert not out.exists()
     assert len(frame(sweep)) == 0
-    trials = SweepStudy(load_sweep(sweep)).study().get_trials()
+    trials = SweepStudy(load_sweep(sweep)).trials()
     assert [t.state.name for t in trials] == ["FAIL", "FAIL"]
-    assert all(DISCARDED in t.system_attrs for t in trials)
+    assert all(t.discarded is not None for t in trials)
     # Nothing counted: the whole budget and the same first points are still there.
     again = run("ask", sweep, "-n", 4)
     assert again.stderr == "s: 4 trial(s): s-0002, s-0003, s-0004, s-0005\n"
@@ -669,7 +668,7 @@ def with_foreign(told: Path) -> Path:
     from optuna.distributions import FloatDistribution, IntDistribution
 
     with SweepStudy(load_sweep(told)) as study:
-        raw = optuna.load_study(study_name="s", storage=study.storage)
+        raw = optuna.load_study(study_name="s", storage=study.store.storage)
         raw.tell(raw.ask(), 0.1)
         raw.tell(raw.ask({"x": FloatDistribution(0, 1)}), 0.2)
         raw.add_trial(

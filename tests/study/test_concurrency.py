@@ -29,8 +29,8 @@ import pytest
 
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
 from ftsweep.study.store.storage import ENV_VAR
-from ftsweep.study.sweep_study import POSITION, config_key, counts
 from ftsweep.sweep import load_sweep
+from ftsweep.sweep.space import configuration_key
 from ftsweep.sweep.strategies import sequence
 
 MODEL = "gpt-4.1-mini-2025-04-14"
@@ -94,7 +94,7 @@ def _asked_record(item: Any) -> dict[str, Any]:
     return {
         "number": item.number,
         "key": item.key,
-        "config": config_key(item.params),
+        "config": json.dumps(item.params, sort_keys=True),
         "body_key": item.body["metadata"]["ftsweep_trial"],
     }
 
@@ -133,7 +133,7 @@ def _work(spec: dict[str, Any], barrier: Any) -> dict[str, Any]:
             report = tell(study, results)
             assert report.finished == len(results), report
             told += [int(r.ref.value.rpartition("-")[2]) for r in results]
-    _close(study)
+    study.close()
     return {"batches": batches, "told": told, "reads": reads}
 
 
@@ -192,15 +192,6 @@ def assert_all_distinct(items: Sequence[dict[str, Any]]) -> None:
     assert all(item["key"] == item["body_key"] for item in items)
 
 
-def _close(study: SweepStudy) -> None:
-    """Release a PostgreSQL storage's connections (a no-op for journal files)."""
-    storage = study.__dict__.get("storage")
-    engine = getattr(storage, "engine", None)
-    if engine is not None:
-        storage.remove_session()
-        engine.dispose()
-
-
 @contextlib.contextmanager
 def closing_studies() -> Iterator[list[SweepStudy]]:
     """A list for the studies a test opens, closed afterwards (PostgreSQL connections)."""
@@ -209,7 +200,7 @@ def closing_studies() -> Iterator[list[SweepStudy]]:
         yield studies
     finally:
         for study in studies:
-            _close(study)
+            study.close()  # PostgreSQL connections; a no-op for journal files
 
 
 @pytest.fixture
@@ -226,13 +217,13 @@ def open_study(sweep: Path, storage: str | None, opened: list[SweepStudy]) -> Sw
 
 def check_told(study: SweepStudy, numbers: Iterable[int]) -> None:
     """Each of these trials is complete, with its value and its job's attributes."""
-    trials = {t.number: t for t in study.study().get_trials(deepcopy=False)}
+    trials = {t.number: t for t in study.trials()}
     for number in numbers:
         trial = trials[number]
         assert trial.state.name == "COMPLETE", (number, trial.state)
-        assert trial.values == [value_of(number)]
-        assert trial.user_attrs["job.id"] == f"ftjob-{number}"
-        assert trial.user_attrs["job.trained_tokens"] == 1000 + number
+        assert trial.values == (value_of(number),)
+        assert trial.job.id == f"ftjob-{number}"
+        assert trial.job.trained_tokens == 1000 + number
 
 
 # -- scenarios (the PostgreSQL tests run the same ones with a URL) ------------------------
@@ -247,10 +238,10 @@ def grid_scenario(tmp_path: Path, storage: str | None, opened: list[SweepStudy])
     assert_all_distinct(items)
     assert sorted(item["number"] for item in items) == list(range(60))
     study = open_study(path, storage, opened)
-    grid = {config_key(p) for p in sequence(study.sweep.space, "grid", 7)}
+    grid = {json.dumps(p, sort_keys=True) for p in sequence(study.sweep.space, "grid", 7)}
     assert {item["config"] for item in items} == grid
-    trials = study.study().get_trials(deepcopy=False)
-    assert sorted(t.system_attrs[POSITION] for t in trials) == list(range(60))
+    trials = study.trials()
+    assert sorted(t.position for t in trials) == list(range(60))
     assert study.ask(1) == []  # the grid is used up
 
 
@@ -274,7 +265,7 @@ def tpe_scenario(
     frame = trials_frame(study)
     assert len(frame) == len(items)
     assert set(frame["state"]) == {"complete"}
-    assert len({config_key(study.params(t)) for t in _counting(study)}) == len(items)
+    assert len({configuration_key(t.params) for t in _counting(study)}) == len(items)
 
 
 def max_trials_scenario(
@@ -318,11 +309,11 @@ def tells_scenario(tmp_path: Path, storage: str | None, opened: list[SweepStudy]
     assert (frame.loc[:39, "state"] == "complete").all()
     assert (frame.loc[40:, "state"] == "running").all()
     assert frame.loc[:39, "full_valid_loss"].tolist() == [value_of(n) for n in range(40)]
-    assert len({config_key(fresh.params(t)) for t in _counting(fresh)}) == 52
+    assert len({configuration_key(t.params) for t in _counting(fresh)}) == 52
 
 
 def _counting(study: SweepStudy) -> list[Any]:
-    return [t for t in study.study().get_trials(deepcopy=False) if counts(t)]
+    return [t for t in study.trials() if t.counts]
 
 
 # -- the default storage: a journal file beside the sweep file ---------------------------

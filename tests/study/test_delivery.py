@@ -13,17 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ftsweep.study import SweepStudy
-from ftsweep.study.delivery import (
-    PENDING,
-    delivered_batches,
-    is_orphaned,
-    is_stream,
-    pending_marker,
-)
-from ftsweep.study.sweep_study import DISCARDED
+from ftsweep.study.delivery import is_orphaned, is_stream, pending_marker
 from ftsweep.sweep import load_sweep
 
-from .test_study import make_study, optuna_trials, sweep_text
+from .test_study import make_study, sweep_text
 
 GRID = "  n_epochs: [1, 2, 3]\n  batch_size: [auto, 8]\n"
 
@@ -45,23 +38,22 @@ def marker(output: Path | None, **changes: Any) -> dict[str, Any]:
 
 def undelivered(study: SweepStudy) -> list[int]:
     """The numbers of the trials that are pending and whose batch is not marked delivered."""
-    optuna_study = study.study()
-    delivered = delivered_batches(study.storage.get_study_system_attrs(optuna_study._study_id))
+    snapshot = study.store.load()
     return [
         t.number
-        for t in optuna_study.get_trials(deepcopy=False)
-        if t.system_attrs.get(PENDING) and t.system_attrs[PENDING]["batch"] not in delivered
+        for t in snapshot.trials
+        if t.pending and t.pending["batch"] not in snapshot.delivered
     ]
 
 
 def live(study: SweepStudy) -> list[Any]:
-    return [t for t in optuna_trials(study) if DISCARDED not in t.system_attrs]
+    return [t for t in study.trials() if t.live]
 
 
 def test_asked_trials_are_delivered_at_once(tmp_path: Path) -> None:
     study = make_study(tmp_path, sweep_text())
     study.ask(2)
-    assert not any(t.system_attrs.get(PENDING) for t in optuna_trials(study))
+    assert not any(t.pending for t in study.trials())
     assert undelivered(study) == []
 
 
@@ -71,10 +63,10 @@ def test_a_dead_askers_batch_is_reclaimed_and_its_points_handed_out_again(tmp_pa
     lost = study._allocate(2, marker(tmp_path / "never.jsonl", pid=lost_pid))
     batch = study.ask(3)  # the lost two count no more: max_trials still allows three
     assert [a.params for a in batch] == [lost[0].params, lost[1].params, batch[2].params]
-    trials = optuna_trials(study)
+    trials = study.trials()
     why = f"batch never written (process {lost_pid} died)"
-    assert [t.system_attrs.get(DISCARDED) for t in trials[:2]] == [why, why]
-    assert [t.state.name for t in trials[:2]] == ["FAIL", "FAIL"]
+    assert [t.discarded for t in trials[:2]] == [why, why]
+    assert [t.state for t in trials[:2]] == ["fail", "fail"]
     assert [t.number for t in live(study)] == [2, 3, 4]
 
 
@@ -105,7 +97,7 @@ def test_another_hosts_batch_is_reclaimed_only_after_its_lease(tmp_path: Path) -
     old = marker(None, host="elsewhere", pid=1, since="2026-01-01T00:00:00+00:00")
     study._allocate(1, recent)
     study._allocate(1, old)
-    trials = optuna_trials(study)
+    trials = study.trials()
     assert [is_orphaned(t) for t in trials] == [False, True]
     later = datetime.now(UTC) + timedelta(hours=2)
     assert is_orphaned(trials[0], now=later)
@@ -183,5 +175,5 @@ def test_ask_killed_at_any_moment_hands_out_nothing_twice_and_loses_no_slot(
         kept = live(study)
         handed_out = [key for f in files for key in keys_in(f)]
         assert sorted(study.key(t.number) for t in kept) == sorted(handed_out)
-        configurations = {json.dumps(study.params(t), sort_keys=True) for t in kept}
+        configurations = {json.dumps(t.params, sort_keys=True) for t in kept}
         assert len(configurations) == len(kept)

@@ -10,7 +10,6 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
-from ftsweep.study.sweep_study import SUPERSEDES
 
 from .test_study import make_study, optuna_trials, result, sweep_text
 
@@ -187,9 +186,10 @@ def test_force_adds_a_replacement_that_supersedes_the_old_trial(tmp_path: Path) 
     assert (replaced["full_valid_loss"], replaced["state"]) == (0.6, "complete")
     assert replaced["origin"] == "ask (replaced)"
     assert replaced["job_id"] == "ftjob-0"
-    trials = optuna_trials(study)
-    assert trials[-1].system_attrs[SUPERSEDES] == 0
+    trials = study.trials()
+    assert trials[-1].supersedes == 0
     assert trials[-1].params == trials[0].params
+    assert optuna_trials(study)[-1].params == optuna_trials(study)[0].params
     # Every name of the trial now finds the replacement: telling its value again changes nothing.
     for again in (
         result(trial=0, values={"full_valid_loss": 0.6}),
@@ -305,7 +305,7 @@ def test_new_attrs_for_a_finished_trial_are_noted(study: SweepStudy, tmp_path: P
     report = tell(study, read_results(path, study.sweep.objectives))
     assert report.unchanged == 1
     assert report.notes == [
-        "s-0000 had already finished: fine_tuned_model, job_id, resolved not recorded"
+        "s-0000 had already finished: created_at, fine_tuned_model, job_id, resolved not recorded"
     ]
 
 
@@ -336,7 +336,7 @@ def test_a_second_replacement_supersedes_the_first(study: SweepStudy) -> None:
     frame = trials_frame(study)
     assert list(frame["key"]) == ["s-0000", "s-0001", "s-0002"]
     assert row(frame, "s-0000")["full_valid_loss"] == 0.3
-    assert [t.system_attrs.get(SUPERSEDES) for t in optuna_trials(study)] == [None] * 3 + [0, 0]
+    assert [t.supersedes for t in study.trials()] == [None] * 3 + [0, 0]
 
 
 def test_a_long_error_is_stored_cut(study: SweepStudy, tmp_path: Path) -> None:
@@ -473,6 +473,7 @@ def test_a_tell_writes_the_job_as_flat_scalar_attributes(study: SweepStudy, tmp_
         "job.status": "succeeded",
         "job.trained_tokens": 4096,
         "job.fine_tuned_model": "ft:gpt-4.1-mini:org::abc",
+        "job.created_at": 1_754_000_000,  # the job object's: when the service made the job
         "resolved.n_epochs": 1,
         "resolved.batch_size": 12,
         "resolved.learning_rate_multiplier": 1.8,  # the top-level fallback of supervised jobs
@@ -484,7 +485,8 @@ def test_a_later_tell_writes_only_what_changed(study: SweepStudy) -> None:
     before = len(journal_records(study))
     tell(study, [result(trial=0, job_id="ftjob-a", status="succeeded", trained_tokens=10)])
     written = journal_records(study)[before:]
-    assert [r.get("user_attr") for r in written] == [{"job.status": "succeeded"}]
+    records = [r for r in written if r.get("worker_id") != "ftsweep:append"]  # not the frame
+    assert [r.get("user_attr") for r in records] == [{"job.status": "succeeded"}]
 
 
 def test_a_tell_gives_a_trial_without_them_its_configuration_attributes(
@@ -501,7 +503,7 @@ def test_a_tell_gives_a_trial_without_them_its_configuration_attributes(
 def legacy(study: SweepStudy, number: int, job: dict[str, Any]) -> None:
     """Give a trial its job as studies written before the flat attributes held it."""
     trial = optuna_trials(study)[number]
-    study.storage.set_trial_user_attr(trial._trial_id, "ftsweep", job)
+    study.store.storage.set_trial_user_attr(trial._trial_id, "ftsweep", job)
 
 
 def test_a_study_written_before_the_flat_attributes_still_works(study: SweepStudy) -> None:

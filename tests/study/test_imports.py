@@ -11,7 +11,6 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import ImportReport, SweepStudy, import_jobs, read_results, trials_frame
-from ftsweep.study.sweep_study import ORIGIN
 
 from .test_feedback import job_object, row, snapshot, write
 from .test_study import MODEL, make_study, optuna_trials, sweep_text
@@ -90,7 +89,7 @@ def test_jobs_of_every_status_become_trials(study: SweepStudy, tmp_path: Path) -
     assert failed["error"] == "invalid_training_file: bad line 3"
     ok = row(frame, "s-0000")
     assert (ok["fine_tuned_model"], ok["trained_tokens"]) == ("ft:ftjob-ok", 9000)
-    assert all(t.system_attrs[ORIGIN] == "import" for t in optuna_trials(study))
+    assert all(t.origin == "import" for t in study.trials())
 
 
 def test_imported_times_are_the_jobs(study: SweepStudy, tmp_path: Path) -> None:

@@ -69,9 +69,9 @@ def complete_and_half_told(directory: Path) -> tuple[int, int]:
     attributes) but are not complete (half told)."""
     with SweepStudy(load_sweep(directory / "sweep.yaml")) as study:
         trials = study.trials()
-    complete = sum(t.state.name == "COMPLETE" for t in trials)
-    told = [t for t in trials if any(not k.startswith("config.") for k in t.user_attrs)]
-    half = sum(t.state.name != "COMPLETE" for t in told)
+    complete = sum(t.state == "complete" for t in trials)
+    told = [t for t in trials if t.job]
+    half = sum(t.state != "complete" for t in told)
     return complete, half
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from ftsweep.study import SweepStudy, best_records, read_results, tell, trials_frame
 from ftsweep.study.store.storage import ENV_VAR
-from ftsweep.study.sweep_study import config_key
+from ftsweep.sweep.space import configuration_key
 
 from .test_concurrency import (
     CONTINUOUS_SPACE,
@@ -87,7 +87,7 @@ def test_the_loop_on_postgresql(
 
     second = study.ask(4)
     assert [a.number for a in second] == [4, 5, 6, 7]
-    configs = {config_key(a.params) for a in first + second}
+    configs = {configuration_key(a.params) for a in first + second}
     assert len(configs) == 8
 
     # A fresh study object (another worker, say) sees it all.

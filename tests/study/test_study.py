@@ -19,7 +19,6 @@ import pytest
 
 from ftsweep.errors import StudyError
 from ftsweep.study import Result, SweepStudy, trials_frame
-from ftsweep.study.sweep_study import DISCARDED, POSITION
 from ftsweep.sweep import load_sweep
 from ftsweep.sweep.strategies import sequence
 
@@ -57,7 +56,7 @@ def make_study(
 
 def created(study: SweepStudy) -> SweepStudy:
     """The study, with its (empty) Optuna study made in the storage, as an ask or tell makes it."""
-    study.study()
+    study.store.load(write=True)
     return study
 
 
@@ -82,7 +81,7 @@ def result(**fields: Any) -> Result:
 
 def optuna_trials(study: SweepStudy) -> list[Any]:
     """Every Optuna trial of the study, discarded and superseded ones included."""
-    return list(study.study().get_trials(deepcopy=False))
+    return list(study.store.optuna_study().get_trials(deepcopy=False))
 
 
 def params_of(asked: list[Any]) -> list[dict[str, Any]]:
@@ -235,9 +234,9 @@ def test_duplicate_proposals_do_not_count(tmp_path: Path) -> None:
     study = make_study(tmp_path, sweep_text(strategy="tpe", extra="max_trials: 6\n"))
     study.ask(4)
     assert len(study.ask(4)) == 2
-    trials = optuna_trials(study)
+    trials = study.trials()
     assert [t.number for t in trials] == list(range(6))  # no proposal became a trial of its own
-    assert not any(DISCARDED in t.system_attrs for t in trials)
+    assert not any(t.discarded is not None for t in trials)
 
 
 # --- abandoning a batch ---------------------------------------------------------------------
@@ -248,13 +247,13 @@ def test_a_batch_that_was_not_delivered_is_abandoned(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="disk full"), study.asking(2) as asked:
         assert len(asked) == 2
         raise RuntimeError("disk full")
-    trials = optuna_trials(study)
-    assert [t.state.name for t in trials] == ["FAIL", "FAIL"]
-    assert all(t.system_attrs[DISCARDED] == "batch not written" for t in trials)
+    trials = study.trials()
+    assert [t.state for t in trials] == ["fail", "fail"]
+    assert all(t.discarded == "batch not written" for t in trials)
     assert len(trials_frame(study)) == 0
     again = study.ask(3)  # the abandoned trials do not count toward max_trials
     assert params_of(again) == list(sequence(study.sweep.space, "grid", 7))[:3]
-    assert [t.system_attrs.get(POSITION) for t in optuna_trials(study)][2:] == [0, 1, 2]
+    assert [t.position for t in study.trials()][2:] == [0, 1, 2]
     assert [a.key for a in again] == ["s-0002", "s-0003", "s-0004"]
 
 
@@ -353,10 +352,10 @@ def test_duplicate_proposals_burn_no_trial_numbers_and_do_not_count(tmp_path: Pa
     assert numbers == list(range(24))
     batch = study.ask(4)
     assert (batch, batch.shortfall and batch.shortfall.kind) == ([], "max_trials")
-    stored = study.study().get_trials(deepcopy=False)
+    stored = study.trials()
     assert [t.number for t in stored] == list(range(24))
-    assert not any(DISCARDED in t.system_attrs for t in stored)
-    assert len({json.dumps(study.params(t), sort_keys=True) for t in stored}) == 24
+    assert not any(t.discarded is not None for t in stored)
+    assert len({json.dumps(t.params, sort_keys=True) for t in stored}) == 24
 
 
 @pytest.mark.parametrize("strategy", ["tpe", "nsga2", "cmaes"])
@@ -371,7 +370,7 @@ def test_an_adaptive_sweep_hands_out_every_configuration_once_then_says_so(
     batch = study.ask(1)
     assert batch == [] and batch.shortfall is not None
     assert batch.shortfall.reason == "every one of the space's 4 configurations was tried"
-    assert len(study.study().get_trials(deepcopy=False)) == 4
+    assert len(study.trials()) == 4
 
 
 @pytest.mark.parametrize("strategy", ["tpe", "cmaes", "nsga2"])
@@ -381,7 +380,7 @@ def test_adaptive_floats_are_short_and_the_study_holds_what_the_body_says(
     """A body read `1.4422303034972062`; it reads `1.44`, and the study holds that same value."""
     study = make_study(tmp_path, sweep_text(strategy=strategy, space=CONTINUOUS_SPACE))
     batch = study.ask(8)
-    stored = {t.number: study.params(t) for t in optuna_trials(study)}
+    stored = {t.number: t.params for t in study.trials()}
     for asked in batch:
         lr = asked.body["method"]["supervised"]["hyperparameters"]["learning_rate_multiplier"]
         assert (

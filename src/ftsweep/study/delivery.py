@@ -1,14 +1,12 @@
 """Whether a handed-out batch reached its reader, and reclaiming the trials of one that did not.
 
-`SweepStudy.asking` creates a batch's trials *pending*: each carries the system attribute
-`ftsweep:pending` naming its batch, the process that asked (host, pid), when, and the file the
-batch goes to. When the batch has been written, one study attribute `ftsweep:delivered:<batch>`
-says so (one record for the whole batch, not one per trial). A
-process killed in between leaves pending trials behind; the next `ask`, under the study's lock,
-reclaims those whose owner is gone: it discards them (failed, `ftsweep:discarded`), so they do
-not count against `max_trials` and their configurations can be handed out again, unless their
-batch file holds them after all (killed after the file was written but before the attribute
-was cleared): then they are delivered.
+`SweepStudy.asking` creates a batch's trials *pending*: each record's `pending` marker names its
+batch, the process that asked (host, pid), when, and the file the batch goes to. Once the batch
+is written, one `Deliver` write says so for the whole batch. A process killed in between leaves
+pending trials behind; the next `ask`, under the study's lock, reclaims those whose owner is
+gone: it discards them, so they do not count against `max_trials` and their configurations can
+be handed out again; unless their batch file holds them after all (killed after the file was
+written but before the delivery was recorded): then they are delivered.
 
 A process on this host is gone when its pid no longer exists; one on another host when its
 batch has been pending longer than `LEASE` (handing out and writing a batch takes seconds).
@@ -21,32 +19,26 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Set
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from optuna.trial import FrozenTrial
+from ftsweep.study.records import TrialRecord
 
 __all__ = [
-    "DELIVERED",
     "LEASE",
-    "PENDING",
-    "delivered_batches",
     "delivered_in_file",
     "is_orphaned",
     "is_stream",
     "pending_marker",
 ]
 
-PENDING = "ftsweep:pending"
-DELIVERED = "ftsweep:delivered:"  # + the batch's id: a study system attribute
 LEASE = timedelta(hours=1)
 
 
 def pending_marker(output: str | Path | None) -> dict[str, Any]:
-    """The attribute of a trial whose batch this process is about to write to `output`."""
+    """The marker of a trial whose batch this process is about to write to `output`."""
     return {
         "batch": uuid.uuid4().hex,
         "host": socket.gethostname(),
@@ -64,17 +56,12 @@ def is_stream(output: str | Path | None) -> bool:
     return path.exists() and not path.is_file()
 
 
-def delivered_batches(study_attrs: Mapping[str, Any]) -> set[str]:
-    """The ids of the batches a study's attributes say were delivered."""
-    return {key.removeprefix(DELIVERED) for key in study_attrs if key.startswith(DELIVERED)}
-
-
 def is_orphaned(
-    trial: FrozenTrial, delivered: Set[str] = frozenset(), now: datetime | None = None
+    trial: TrialRecord, delivered: Set[str] = frozenset(), now: datetime | None = None
 ) -> bool:
     """Whether a trial is pending, its batch not delivered, and the process that asked is gone."""
-    marker = trial.system_attrs.get(PENDING)
-    if not isinstance(marker, dict) or marker.get("batch") in delivered:
+    marker = trial.pending
+    if marker is None or marker.get("batch") in delivered:
         return False
     if marker.get("host") == socket.gethostname():
         return not _alive(int(marker.get("pid", 0)))
@@ -94,17 +81,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def delivered_in_file(trials: Iterable[FrozenTrial], keys: dict[int, str]) -> set[int]:
+def delivered_in_file(trials: Iterable[TrialRecord]) -> set[int]:
     """The numbers of orphaned trials whose batch file holds them (written, then killed)."""
-    by_file: dict[str, list[FrozenTrial]] = {}
+    by_file: dict[str, list[TrialRecord]] = {}
     for trial in trials:
-        output = trial.system_attrs[PENDING].get("output")
+        output = trial.pending.get("output") if trial.pending else None
         if output:
-            by_file.setdefault(output, []).append(trial)
+            by_file.setdefault(str(output), []).append(trial)
     found: set[int] = set()
     for output, group in by_file.items():
         text = _read(output)
-        found |= {t.number for t in group if f'"{keys[t.number]}"' in text}
+        found |= {t.number for t in group if f'"{t.key}"' in text}
     return found
 
 

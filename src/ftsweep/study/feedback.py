@@ -13,27 +13,34 @@ trial, and only it counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ftsweep._bulk import bulk
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.progress import track
-from ftsweep.study.store.attrs import CONFIG, config_attrs, job_attrs, job_id, job_info
-from ftsweep.study.store.writes import TrialWrites
-from ftsweep.study.sweep_study import DISCARDED, SUPERSEDES, SweepStudy, original_number
+from ftsweep.study.records import (
+    Create,
+    Finish,
+    JobRecord,
+    RecordJob,
+    State,
+    TrialRecord,
+    Write,
+)
+from ftsweep.sweep.jobs import trial_number
 
 if TYPE_CHECKING:
-    from optuna.trial import FrozenTrial, TrialState
-
     from ftsweep.study.results import Result
+    from ftsweep.study.sweep_study import SweepStudy
+    from ftsweep.sweep.load import Sweep
 
-__all__ = ["TellReport", "job_of", "tell", "unknown_row"]
+__all__ = ["TellReport", "job_of", "outcome_of", "plan_tell", "tell"]
 
 #: What a result does to its trial: ("fail", None) or ("complete", values).
-Outcome = tuple[str, list[float] | None]
+Outcome = tuple[str, tuple[float, ...] | None]
 
 
 @dataclass
@@ -53,11 +60,10 @@ class TellReport:
 class _View:
     """A trial as it will be once the batch is written."""
 
-    trial: FrozenTrial
-    state: TrialState
-    values: list[float] | None
-    attrs: dict[str, Any]
-    stored: dict[str, Any]  # the job info the study holds now
+    record: TrialRecord
+    state: State
+    values: tuple[float, ...] | None
+    job: JobRecord
     changed: bool = False
     finished_now: bool = False
     replace: bool = False
@@ -66,10 +72,13 @@ class _View:
 
 
 def tell(study: SweepStudy, results: Sequence[Result], *, force: bool = False) -> TellReport:
-    """Feed results back; raises ResultsError, writing nothing, when any row conflicts or when
-    no row names a trial of the sweep (results for another sweep, most likely)."""
-    with study.location.lock(study.name):
-        report = tell_locked(study, results, force=force)
+    """Feed results back, in one write; raises ResultsError, writing nothing, when any row
+    conflicts or when no row names a trial of the sweep (results for another sweep, most
+    likely)."""
+    with study.store.lock():
+        trials = study.store.load(write=True).trials
+        report, writes = plan_tell(study.sweep, trials, results, force=force)
+        study.store.apply(writes)
     if results and len(report.unknown) == len(results):  # no trial found, so nothing written
         raise _nothing_named(study.name, report.unknown)
     return report
@@ -94,10 +103,12 @@ def _nothing_named(sweep: str, unknown: Sequence[Result]) -> ResultsError:
 
 
 @bulk
-def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) -> TellReport:
-    """`tell`, for callers already holding the study's lock."""
-    optuna_study = study.study()
-    index = _Index(study, optuna_study.get_trials(deepcopy=False))
+def plan_tell(
+    sweep: Sweep, trials: Sequence[TrialRecord], results: Sequence[Result], *, force: bool
+) -> tuple[TellReport, list[Write]]:
+    """What telling `results` to a study holding `trials` reports and writes; raises
+    ResultsError when a row conflicts (the batch is then refused whole)."""
+    index = _Index(sweep, trials)
     index.learn_jobs(results)
     report, problems, views = TellReport(), list[tuple[str, Problem]](), dict[int, _View]()
     for result in track(results, len(results), "checking results"):
@@ -106,13 +117,12 @@ def tell_locked(study: SweepStudy, results: Sequence[Result], *, force: bool) ->
             report.unknown.append(result)
             continue
         view = views.get(trial.number) or views.setdefault(trial.number, _view(trial))
-        problem = index.other_job(result, trial) or _apply(study, view, result, force, report)
+        problem = index.other_job(result, trial) or _apply(sweep, view, result, force, report)
         if problem is not None:
             problems.append((result.source, problem))
     if problems:
         raise _refusal(problems)
-    _write(study, optuna_study, views.values(), report)
-    return report
+    return report, _writes(sweep, views.values(), report)
 
 
 def _refusal(problems: Sequence[tuple[str, Problem]]) -> ResultsError:
@@ -126,14 +136,13 @@ def _refusal(problems: Sequence[tuple[str, Problem]]) -> ResultsError:
 class _Index:
     """Finds the current trial a result names: by key, number or job id."""
 
-    def __init__(self, study: SweepStudy, trials: Sequence[FrozenTrial]) -> None:
-        self.study = study
-        self.by_number = {t.number: t for t in trials if DISCARDED not in t.system_attrs}
-        self.current = dict(self.by_number)
+    def __init__(self, sweep: Sweep, trials: Sequence[TrialRecord]) -> None:
+        self.sweep = sweep
+        self.current = {t.number: t for t in trials if t.live}
         for trial in trials:  # a replacement stands for the trial it supersedes
-            if SUPERSEDES in trial.system_attrs and DISCARDED not in trial.system_attrs:
-                self.current[int(trial.system_attrs[SUPERSEDES])] = trial
-        jobs = ((job_id(t.user_attrs), t) for t in self.current.values())
+            if trial.supersedes is not None and trial.live:
+                self.current[trial.supersedes] = trial
+        jobs = ((t.job.id, t) for t in self.current.values())
         self.by_job = {found: t for found, t in jobs if found is not None}
         self.taught: dict[str, Result] = {}  # the row of the batch that tied a job to its trial
 
@@ -147,7 +156,7 @@ class _Index:
                     self.by_job[result.job_id] = trial
                     self.taught[result.job_id] = result
 
-    def other_job(self, result: Result, trial: FrozenTrial) -> Problem | None:
+    def other_job(self, result: Result, trial: TrialRecord) -> Problem | None:
         """A problem when the result's job is another trial's than its key or number names."""
         job_id = result.job_id
         owner = None if job_id is None else self.by_job.get(job_id)
@@ -155,107 +164,107 @@ class _Index:
             return None
         taught = self.taught.get(job_id)
         said = f", as {taught.source}:{taught.row} says" if taught else ""
-        owner_key = self.study.key(original_number(owner))
         named = f"{_COLUMNS[result.ref.kind]} {result.ref.value}"
-        message = f"{job_id} (the job of {owner_key}{said}) and {named} name different trials"
+        message = f"{job_id} (the job of {owner.key}{said}) and {named} name different trials"
         return Problem(("job_id",), message, line=result.row)
 
-    def find(self, result: Result) -> FrozenTrial | None:
+    def find(self, result: Result) -> TrialRecord | None:
         ref = result.ref
         if ref.kind == "job_id":
             return self.by_job.get(str(ref.value))
-        number = self.study.number_of(str(ref.value)) if ref.kind == "key" else int(ref.value)
+        if ref.kind == "key":
+            number = trial_number(self.sweep.name, str(ref.value))
+        else:
+            number = int(ref.value)
         return self.current.get(number) if number is not None else None
 
 
-def _view(trial: FrozenTrial) -> _View:
-    values = list(trial.values) if trial.values is not None else None
-    info = job_info(trial.user_attrs)
-    return _View(trial, trial.state, values, info, dict(info))
+def _view(trial: TrialRecord) -> _View:
+    return _View(trial, trial.state, trial.values, trial.job)
 
 
-def outcome_of(study: SweepStudy, result: Result) -> Outcome | None:
+def outcome_of(sweep: Sweep, result: Result) -> Outcome | None:
     """("fail", None), ("complete", values), or None when the result finishes nothing."""
     if result.status in ("failed", "cancelled"):
         return "fail", None
     metrics = dict(result.values)
     if result.trained_tokens is not None:
         metrics.setdefault("trained_tokens", float(result.trained_tokens))
-    values = [metrics.get(o.metric) for o in study.sweep.objectives]
+    values = [metrics.get(o.metric) for o in sweep.objectives]
     if result.status == "succeeded" and all(v is not None for v in values):
-        return "complete", [float(v) for v in values if v is not None]
+        return "complete", tuple(float(v) for v in values if v is not None)
     return None
 
 
-def job_of(result: Result) -> dict[str, Any]:
-    """What a result says of its trial's job, in `attrs.job_info`'s form."""
-    attrs: dict[str, Any] = {
-        "job_id": result.job_id,
-        "job_status": result.job.status if result.job else result.status,
-        "trained_tokens": result.trained_tokens,
-        "error": result.error,
-        "resolved": dict(result.resolved) or None,
-    }
-    if result.job is not None and result.job.fine_tuned_model:
-        attrs["fine_tuned_model"] = result.job.fine_tuned_model
-    return {k: v for k, v in attrs.items() if v is not None}
+def job_of(result: Result) -> JobRecord:
+    """What a result says of its trial's job."""
+    job = result.job
+    return JobRecord(
+        id=result.job_id,
+        status=job.status if job else result.status,
+        trained_tokens=result.trained_tokens,
+        fine_tuned_model=(job.fine_tuned_model or None) if job else None,
+        error=result.error,
+        created_at=job.created_at if job else None,
+        finished_at=job.finished_at if job else None,
+        resolved=dict(result.resolved),
+    )
 
 
 def _apply(
-    study: SweepStudy, view: _View, result: Result, force: bool, report: TellReport
+    sweep: Sweep, view: _View, result: Result, force: bool, report: TellReport
 ) -> Problem | None:
-    from optuna.trial import TrialState
-
-    outcome, attrs = outcome_of(study, result), job_of(result)
-    problem = _told_twice(study, view, result, outcome, attrs)
+    outcome, told = outcome_of(sweep, result), job_of(result)
+    problem = _told_twice(sweep, view, result, outcome, told)
     if problem is None and not force:
-        problem = _held_job(study, view, result, attrs)
+        problem = _held_job(view, result, told)
     if problem is not None:
         return problem
-    if view.state.is_finished():
+    if view.state.finished:
         if outcome is None or _same(view, outcome):
-            _note_ignored(study, view, attrs, report)
+            _note_ignored(view, told, report)
             return None
         if not force:
-            return _conflict(study, view, result, f"is already {_describe(study, view)}")
+            return _conflict(view, result, f"is already {_describe(sweep, view)}")
+        if view.record.foreign:
+            message = "was not made by ftsweep (plain Optuna added it): it cannot be replaced"
+            return _problem(view, result, message)
         view.replace = True
-    state = TrialState.FAIL if outcome and outcome[0] == "fail" else view.state
-    if outcome and outcome[0] == "complete":
-        state = TrialState.COMPLETE
-    new_attrs = {**view.attrs, **attrs}
-    if new_attrs == view.attrs and state == view.state and not view.replace:
+    state = view.state
+    if outcome is not None:
+        state = State.FAIL if outcome[0] == "fail" else State.COMPLETE
+    job = view.job.merged(told)
+    if job == view.job and state == view.state and not view.replace:
         return None
-    view.finished_now = view.finished_now or (state.is_finished() and not view.state.is_finished())
-    view.attrs, view.state, view.changed = new_attrs, state, True
+    view.finished_now = view.finished_now or (state.finished and not view.state.finished)
+    view.job, view.state, view.changed = job, state, True
     view.values = outcome[1] if outcome else view.values
     view.told = result if outcome else view.told
-    view.job_told = view.job_told or (result if "job_id" in attrs else None)
+    view.job_told = view.job_told or (result if told.id is not None else None)
     return None
 
 
 def _told_twice(
-    study: SweepStudy, view: _View, result: Result, outcome: Outcome | None, attrs: dict[str, Any]
+    sweep: Sweep, view: _View, result: Result, outcome: Outcome | None, told: JobRecord
 ) -> Problem | None:
     """Two rows of the batch that tell one trial different outcomes, or different jobs."""
     first, job = view.told, view.job_told
     if first is not None and outcome is not None and not _same(view, outcome):
-        said = f"{_describe(study, view)} at {_at(first)}, "
-        said += f"{_words(study, outcome)} at {_at(result)}"
-        return _problem(study, view, result, f"told two results: {said}; keep the right one")
-    if job is not None and attrs.get("job_id") not in (None, view.attrs["job_id"]):
-        said = f"{view.attrs['job_id']} at {_at(job)}, {attrs['job_id']} at {_at(result)}"
-        return _problem(study, view, result, f"told two jobs: {said}; a trial has one job")
+        said = f"{_describe(sweep, view)} at {_at(first)}, "
+        said += f"{_words(sweep, outcome)} at {_at(result)}"
+        return _problem(view, result, f"told two results: {said}; keep the right one")
+    if job is not None and told.id not in (None, view.job.id):
+        said = f"{view.job.id} at {_at(job)}, {told.id} at {_at(result)}"
+        return _problem(view, result, f"told two jobs: {said}; a trial has one job")
     return None
 
 
-def _held_job(
-    study: SweepStudy, view: _View, result: Result, attrs: dict[str, Any]
-) -> Problem | None:
+def _held_job(view: _View, result: Result, told: JobRecord) -> Problem | None:
     """A conflict when the study holds another job for the trial than the result names."""
-    held, told = view.stored.get("job_id"), attrs.get("job_id")
-    if held is None or told in (None, held):
+    held = view.record.job.id
+    if held is None or told.id in (None, held):
         return None
-    return _conflict(study, view, result, f"belongs to job {held}, not {told}")
+    return _conflict(view, result, f"belongs to job {held}, not {told.id}")
 
 
 def _at(result: Result) -> str:
@@ -263,81 +272,75 @@ def _at(result: Result) -> str:
 
 
 def _same(view: _View, outcome: Outcome) -> bool:
-    from optuna.trial import TrialState
-
     kind, values = outcome
     if kind == "fail":
-        return view.state == TrialState.FAIL
+        return view.state == State.FAIL
     return (
-        view.state == TrialState.COMPLETE
+        view.state == State.COMPLETE
         and view.values is not None
         and values is not None
         and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(view.values, values, strict=True))
     )
 
 
-_STATE_WORDS = {"COMPLETE": "complete", "FAIL": "failed", "PRUNED": "pruned"}
+_STATE_WORDS = {State.COMPLETE: "complete", State.FAIL: "failed", State.PRUNED: "pruned"}
 
 
-def _describe(study: SweepStudy, view: _View) -> str:
-    state = _STATE_WORDS.get(view.state.name, view.state.name.lower())
-    return _with_values(study, state, view.values)
+def _describe(sweep: Sweep, view: _View) -> str:
+    return _with_values(sweep, _STATE_WORDS.get(view.state, view.state.value), view.values)
 
 
-def _words(study: SweepStudy, outcome: Outcome) -> str:
+def _words(sweep: Sweep, outcome: Outcome) -> str:
     kind, values = outcome
-    return _with_values(study, "failed" if kind == "fail" else "complete", values)
+    return _with_values(sweep, "failed" if kind == "fail" else "complete", values)
 
 
-def _with_values(study: SweepStudy, state: str, values: list[float] | None) -> str:
+def _with_values(sweep: Sweep, state: str, values: Sequence[float] | None) -> str:
     if values is None:
         return state
-    shown = ", ".join(
-        f"{o.metric}={v:g}" for o, v in zip(study.sweep.objectives, values, strict=True)
-    )
+    shown = ", ".join(f"{o.metric}={v:g}" for o, v in zip(sweep.objectives, values, strict=True))
     return f"{state} with {shown}"
 
 
-def _conflict(study: SweepStudy, view: _View, result: Result, why: str) -> Problem:
-    return _problem(study, view, result, f"{why}; tell --force to replace what the study holds")
+def _conflict(view: _View, result: Result, why: str) -> Problem:
+    return _problem(view, result, f"{why}; tell --force to replace what the study holds")
 
 
-def _problem(study: SweepStudy, view: _View, result: Result, message: str) -> Problem:
-    return Problem((study.key(original_number(view.trial)),), message, line=result.row)
+def _problem(view: _View, result: Result, message: str) -> Problem:
+    return Problem((view.record.key,), message, line=result.row)
 
 
-def _note_ignored(
-    study: SweepStudy, view: _View, attrs: dict[str, Any], report: TellReport
-) -> None:
-    fresh = sorted(k for k in attrs if k not in view.attrs)
+_FACT_NAMES = {"id": "job_id", "status": "job_status"}  # as the frame's columns name them
+
+
+def _note_ignored(view: _View, told: JobRecord, report: TellReport) -> None:
+    held = view.job.facts()
+    fresh = sorted(_FACT_NAMES.get(k, k) for k in told.facts() if k not in held)
     if fresh and not view.changed:
-        key = study.key(original_number(view.trial))
-        report.notes.append(f"{key} had already finished: {', '.join(fresh)} not recorded")
+        fresh_facts = ", ".join(fresh)
+        report.notes.append(f"{view.record.key} had already finished: {fresh_facts} not recorded")
 
 
-def _write(study: SweepStudy, optuna_study: Any, views: Any, report: TellReport) -> None:
-    from optuna.trial import TrialState
-
-    writes = TrialWrites()
+def _writes(sweep: Sweep, views: Iterable[_View], report: TellReport) -> list[Write]:
+    writes: list[Write] = []
     for view in views:
         if not view.changed:
             report.unchanged += 1
             continue
         if view.replace:
-            _supersede(study, optuna_study, view)
+            writes.append(_supersede(view))
             report.superseded += 1
             continue
-        trial_id = view.trial._trial_id
-        if view.attrs != view.stored:
-            writes.user_attrs(trial_id, _new_attrs(study, view))
+        number = view.record.number
+        if view.job != view.record.job:
+            writes.append(RecordJob(number, view.job, config=not view.record.shows_config))
         if view.finished_now:
-            values = view.values if view.values else None
-            writes.finish(trial_id, view.state, values, _completed(view))
+            writes.append(Finish(number, view.state, view.values or None, _completed(view)))
             report.finished += 1
-            report.failed += view.state == TrialState.FAIL
+            report.failed += view.state == State.FAIL
         else:
             report.updated += 1
-    writes.commit(study.storage)
+    return writes
 
 
 def _completed(view: _View) -> datetime | None:
@@ -348,40 +351,25 @@ def _completed(view: _View) -> datetime | None:
     if finished_at is None:
         return None
     moment = datetime.fromtimestamp(finished_at, tz=UTC)
-    start = view.trial.datetime_start  # Optuna's: naive local time
-    if start is not None and moment < start.astimezone(UTC):
+    start = view.record.started
+    if start is not None and moment < start:
         return None
     return moment
 
 
-def _new_attrs(study: SweepStudy, view: _View) -> dict[str, Any]:
-    """The job's attributes the trial does not hold yet; and, for a trial made before trials
-    carried their configuration, that too."""
-    held = view.trial.user_attrs
-    new = {k: v for k, v in job_attrs(view.attrs).items() if k not in held or held[k] != v}
-    if not any(name.startswith(CONFIG) for name in held):
-        new.update(_config(study, view.trial))
-    return new
-
-
-def _config(study: SweepStudy, trial: FrozenTrial) -> dict[str, Any]:
-    """The configuration attributes of a trial; none for one that is no configuration of the
-    sweep (added by plain Optuna)."""
-    params = study.encoding.configuration(trial)
-    return config_attrs(params) if params is not None else {}
-
-
-def _supersede(study: SweepStudy, optuna_study: Any, view: _View) -> None:
-    from optuna.trial import TrialState, create_trial
-
-    old = view.trial
-    system = {k: v for k, v in old.system_attrs.items() if k != SUPERSEDES}
-    template = create_trial(
+def _supersede(view: _View) -> Create:
+    """The replacement of a finished trial: its configuration, the new outcome and job."""
+    old = view.record
+    assert old.params is not None  # `_apply` refuses to replace a foreign trial
+    complete = view.state == State.COMPLETE
+    return Create(
+        old.params,
         state=view.state,
-        values=view.values if view.state == TrialState.COMPLETE else None,
-        params=old.params,
-        distributions=old.distributions,
-        user_attrs={**_config(study, old), **job_attrs(view.attrs)},
-        system_attrs={**system, SUPERSEDES: original_number(old)},
+        values=view.values if complete else None,
+        origin=old.origin,
+        position=old.position,
+        supersedes=old.original,
+        job=view.job,
+        started=old.started,
+        completed=_completed(view),
     )
-    study.storage.create_new_trial(optuna_study._study_id, template_trial=template)

@@ -27,19 +27,18 @@ trials gives an empty frame with the same columns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
 from ftsweep.api.hyperparameters import AUTO, RULES
-from ftsweep.study.store.attrs import job_info
-from ftsweep.study.sweep_study import DISCARDED, ORIGIN, SUPERSEDES, SweepStudy, original_number
+from ftsweep.study.records import TrialRecord, current
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 
 if TYPE_CHECKING:
     import pandas as pd
-    from optuna.trial import FrozenTrial
 
+    from ftsweep.study.sweep_study import SweepStudy
+    from ftsweep.sweep.load import Sweep
     from ftsweep.sweep.space import Params, Space
 
 __all__ = [
@@ -47,6 +46,7 @@ __all__ = [
     "columns",
     "dtypes",
     "not_shown_note",
+    "records_of",
     "sweep_trials",
     "trial_records",
     "trials_frame",
@@ -76,9 +76,9 @@ def not_shown_note(numbers: Sequence[int]) -> str | None:
     return f"{len(numbers)} trials were not made by ftsweep and are not shown: {listed}"
 
 
-def dtypes(study: SweepStudy) -> dict[str, str]:
+def dtypes(study: SweepStudy | Sweep) -> dict[str, str]:
     """The frame's columns for this sweep, in order, each with its pandas dtype."""
-    sweep = study.sweep
+    sweep = _sweep(study)
     resolved = {
         f"resolved_{n}": _KINDS[r.kind] for n, r in RULES.items() if sweep.method in r.methods
     }
@@ -96,7 +96,13 @@ def dtypes(study: SweepStudy) -> dict[str, str]:
     return out
 
 
-def columns(study: SweepStudy) -> list[str]:
+def _sweep(study: SweepStudy | Sweep) -> Sweep:
+    from ftsweep.sweep.load import Sweep
+
+    return study if isinstance(study, Sweep) else study.sweep
+
+
+def columns(study: SweepStudy | Sweep) -> list[str]:
     """The frame's columns for this sweep, in order."""
     return list(dtypes(study))
 
@@ -129,73 +135,66 @@ def _kind(value: object) -> str:
     return "int" if isinstance(value, int) else "float"
 
 
-def current_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-    """The trials that make up the sweep: each original trial, or its latest replacement."""
-    current: dict[int, FrozenTrial] = {}
-    for trial in trials:
-        if DISCARDED in trial.system_attrs:
-            continue
-        number = original_number(trial)
-        if number not in current or trial.number > current[number].number:
-            current[number] = trial
-    return sorted(current.values(), key=original_number)
-
-
-def sweep_trials(study: SweepStudy) -> tuple[list[tuple[FrozenTrial, Params]], list[int]]:
-    """The sweep's current trials with their configurations, and the numbers of the trials
-    that stand for no configuration of the sweep (plain Optuna added them)."""
-    found: list[tuple[FrozenTrial, Params]] = []
+def sweep_trials(
+    trials: Sequence[TrialRecord],
+) -> tuple[list[tuple[TrialRecord, Params]], list[int]]:
+    """The sweep's current trials (`records.current`) with their configurations, and the
+    numbers of the trials that stand for no configuration of the sweep (plain Optuna added
+    them)."""
+    found: list[tuple[TrialRecord, Params]] = []
     foreign: list[int] = []
-    for trial in current_trials(study.trials()):
-        params = study.encoding.configuration(trial)
-        if params is None:
+    for trial in current(list(trials)):
+        if trial.params is None:
             foreign.append(trial.number)
         else:
-            found.append((trial, params))
+            found.append((trial, trial.params))
     return found, foreign
 
 
-@bulk
 def trial_records(study: SweepStudy) -> Records:
-    """One plain dict per trial, keyed by `columns(study)`."""
-    names = columns(study)
-    found, foreign = sweep_trials(study)
-    return Records((_record(study, t, p, names) for t, p in found), foreign)
+    """One plain dict per trial of the study, keyed by `columns(study)`."""
+    return records_of(study.sweep, study.trials())
+
+
+@bulk
+def records_of(sweep: Sweep, trials: Sequence[TrialRecord]) -> Records:
+    """One plain dict per current trial among `trials`, keyed by `columns(sweep)`."""
+    names = columns(sweep)
+    found, foreign = sweep_trials(trials)
+    return Records((_record(sweep, t, p, names) for t, p in found), foreign)
 
 
 def _record(
-    study: SweepStudy, trial: FrozenTrial, params: Params, names: list[str]
+    sweep: Sweep, trial: TrialRecord, params: Params, names: list[str]
 ) -> dict[str, Any]:
-    attrs = job_info(trial.user_attrs)
+    job = trial.job
     record: dict[str, Any] = dict.fromkeys(names)
     record.update(
         number=trial.number,
-        key=study.key(original_number(trial)),
-        state=trial.state.name.lower(),
-        origin=trial.system_attrs.get(ORIGIN, "ask"),
-        started=_utc(trial.datetime_start),
-        completed=_utc(trial.datetime_complete),
+        key=trial.key,
+        state=trial.state.value,
+        origin=trial.origin,
+        started=trial.started,
+        completed=trial.completed,
+        job_id=job.id,
+        job_status=job.status,
+        fine_tuned_model=job.fine_tuned_model,
+        trained_tokens=job.trained_tokens,
+        error=job.error,
     )
     for name, value in params.items():
         record[name] = value
         if f"{name}_auto" in record:
             record[f"{name}_auto"] = value == AUTO
-    for name, value in (attrs.get("resolved") or {}).items():
+    for name, value in job.resolved.items():
         if f"resolved_{name}" in record:
             record[f"resolved_{name}"] = value
-    for name in (*_JOB, "trained_tokens", "error"):
-        record[name] = attrs.get(name)
     if trial.values is not None:
-        for objective, value in zip(study.sweep.objectives, trial.values, strict=True):
+        for objective, value in zip(sweep.objectives, trial.values, strict=True):
             record[objective.metric] = value
-    if SUPERSEDES in trial.system_attrs:
+    if trial.supersedes is not None:
         record["origin"] = f"{record['origin']} (replaced)"
     return record
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """Optuna's trial times are naive local times; the frame's are UTC."""
-    return moment.astimezone(UTC) if moment is not None else None
 
 
 def trials_frame(

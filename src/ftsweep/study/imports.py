@@ -20,18 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.errors import Problem, ResultsError
-from ftsweep.progress import track
-from ftsweep.study.feedback import TellReport, job_of, outcome_of, tell_locked
+from ftsweep.study.feedback import TellReport, job_of, outcome_of, plan_tell
 from ftsweep.study.jobs import DATA_FILES, JobInfo
-from ftsweep.study.store.attrs import config_attrs, job_attrs, job_id
-from ftsweep.study.sweep_study import DISCARDED, ORIGIN, SweepStudy, original_number
+from ftsweep.study.records import Create, State, TrialRecord, Write
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
+from ftsweep.sweep.jobs import trial_key
 from ftsweep.sweep.space import Params, SubSpace
 
 if TYPE_CHECKING:
     from ftsweep.study.results import Result
+    from ftsweep.study.sweep_study import SweepStudy
+    from ftsweep.sweep.load import Sweep
 
-__all__ = ["ImportReport", "import_jobs"]
+__all__ = ["ImportReport", "import_jobs", "plan_import"]
 
 
 @dataclass
@@ -47,37 +48,47 @@ class ImportReport:
 def import_jobs(
     study: SweepStudy, results: Sequence[Result], *, force: bool = False
 ) -> ImportReport:
-    """Add the new job objects among `results` as trials, then tell the other rows and the jobs
-    the study already has (asked for by ftsweep, or imported before)."""
-    report = ImportReport()
-    with study.location.lock(study.name):
-        optuna_study = study.study()
-        live = [
-            t for t in optuna_study.get_trials(deepcopy=False) if DISCARDED not in t.system_attrs
-        ]
-        known = {str(job_id(t.user_attrs)) for t in live}
-        ours = {study.key(original_number(t)) for t in live}
-        # A job the study already has (ftsweep asked for it, or an earlier import added it) is
-        # told instead: importing again applies what changed, such as its final status.
-        jobs = [
-            r for r in results if r.job is not None and r.key not in ours and r.job_id not in known
-        ]
-        rows = [r for r in results if r not in jobs]
-        report.existing = len(results) - len(jobs) - sum(r.job is None for r in results)
-        creates, problems = _check(study, jobs, known, report, force)
-        if problems:
-            sources = ", ".join(dict.fromkeys(r.source for r in jobs))
-            raise ResultsError(sources, problems, done="imported")
-        for result, params in track(creates, len(creates), "importing jobs"):
-            _create(study, optuna_study, result, params)
-        report.imported = len(creates)
-        if rows:
-            report.told = tell_locked(study, rows, force=force)
+    """Add the new job objects among `results` as trials and tell the other rows and the jobs
+    the study already has (asked for by ftsweep, or imported before): all in one write, and
+    nothing when any row is refused."""
+    with study.store.lock():
+        trials = study.store.load(write=True).trials
+        report, writes = plan_import(study.sweep, trials, results, force=force)
+        study.store.apply(writes)
     return report
 
 
+def plan_import(
+    sweep: Sweep, trials: Sequence[TrialRecord], results: Sequence[Result], *, force: bool
+) -> tuple[ImportReport, list[Write]]:
+    """What importing `results` into a study holding `trials` reports and writes; raises
+    ResultsError, so that nothing is written, when a job or a row is refused."""
+    report = ImportReport()
+    live = [t for t in trials if t.live]
+    known = {t.job.id for t in live if t.job.id is not None}
+    ours = {t.key for t in live}
+    # A job the study already has (ftsweep asked for it, or an earlier import added it) is
+    # told instead: importing again applies what changed, such as its final status.
+    jobs = [r for r in results if r.job is not None and r.key not in ours and r.job_id not in known]
+    rows = [r for r in results if r not in jobs]
+    report.existing = len(results) - len(jobs) - sum(r.job is None for r in results)
+    fits, problems = _check(sweep, jobs, known, report, force)
+    if problems:
+        sources = ", ".join(dict.fromkeys(r.source for r in jobs))
+        raise ResultsError(sources, problems, done="imported")
+    first = len(trials)  # the number the study gives its next trial
+    creates = [_create(sweep, result, params, first + i) for i, (result, params) in enumerate(fits)]
+    writes: list[Write] = [create for _, create in creates]
+    report.imported = len(creates)
+    if rows:
+        new = [record for record, _ in creates]
+        report.told, told = plan_tell(sweep, [*trials, *new], rows, force=force)
+        writes += told
+    return report, writes
+
+
 def _check(
-    study: SweepStudy, jobs: Sequence[Result], known: set[str], report: ImportReport, force: bool
+    sweep: Sweep, jobs: Sequence[Result], known: set[str], report: ImportReport, force: bool
 ) -> tuple[list[tuple[Result, Params]], list[Problem]]:
     creates: list[tuple[Result, Params]] = []
     problems: list[Problem] = []
@@ -87,8 +98,8 @@ def _check(
             report.existing += 1
             continue
         known.add(result.job.id)
-        reasons = _other_files(study, result.job, force, report.notes)
-        params, reason = _params(study, result, report.notes)
+        reasons = _other_files(sweep, result.job, force, report.notes)
+        params, reason = _params(sweep, result, report.notes)
         reasons += [reason] if params is None else []
         problems += [Problem(("job", result.job.id), r, line=result.row) for r in reasons]
         if params is not None and not reasons:
@@ -96,12 +107,12 @@ def _check(
     return creates, problems
 
 
-def _other_files(study: SweepStudy, job: JobInfo, force: bool, notes: list[str]) -> list[str]:
+def _other_files(sweep: Sweep, job: JobInfo, force: bool, notes: list[str]) -> list[str]:
     """Why a job trained or validated on other files than the sweep's is another experiment;
     forced, the job is imported all the same, with a note."""
     reasons = []
     for name in DATA_FILES:
-        ours = getattr(study.sweep.spec, name)
+        ours = getattr(sweep.spec, name)
         if name in job.files and job.files[name] != ours:
             reasons.append(f"{name} {_file(job.files[name])} is not the sweep's ({_file(ours)})")
     if reasons and force:
@@ -114,10 +125,9 @@ def _file(name: str | None) -> str:
     return repr(name) if name else "none"
 
 
-def _params(study: SweepStudy, result: Result, notes: list[str]) -> tuple[Params | None, str]:
+def _params(sweep: Sweep, result: Result, notes: list[str]) -> tuple[Params | None, str]:
     job = result.job
     assert job is not None
-    sweep = study.sweep
     if job.method is not None and job.method != sweep.method:
         return None, f"is a {job.method} job; sweep {sweep.name!r} is {sweep.method}"
     if "model" not in sweep.space.names and job.model != sweep.spec.model:
@@ -165,28 +175,42 @@ def _describe(dim: Dimension) -> str:
     return text + (", or auto" if dim.auto else "")
 
 
-def _create(study: SweepStudy, optuna_study: Any, result: Result, params: Params) -> None:
-    from optuna.trial import TrialState, create_trial
-
-    outcome = outcome_of(study, result)
-    state = TrialState.RUNNING
-    if outcome is not None:
-        state = TrialState.FAIL if outcome[0] == "fail" else TrialState.COMPLETE
-    encoded = study.encoding.encode(params)
-    distributions = study.encoding.distributions()
-    template = create_trial(
-        state=state,
-        values=outcome[1] if outcome and state == TrialState.COMPLETE else None,
-        params=encoded,
-        distributions={k: distributions[k] for k in encoded},
-        user_attrs={**config_attrs(params), **job_attrs(job_of(result))},
-        system_attrs={ORIGIN: "import"},
-    )
+def _create(
+    sweep: Sweep, result: Result, params: Params, number: int
+) -> tuple[TrialRecord, Create]:
+    """The trial a job becomes (numbered as the study will number it) and its write."""
     job = result.job
     assert job is not None
-    if job.created_at:
-        template.datetime_start = datetime.fromtimestamp(job.created_at, tz=UTC)
-    if state.is_finished():
-        finished = job.finished_at or job.created_at
-        template.datetime_complete = datetime.fromtimestamp(finished, tz=UTC) if finished else None
-    study.storage.create_new_trial(optuna_study._study_id, template_trial=template)
+    outcome = outcome_of(sweep, result)
+    state = State.RUNNING
+    if outcome is not None:
+        state = State.FAIL if outcome[0] == "fail" else State.COMPLETE
+    values = outcome[1] if outcome and state == State.COMPLETE else None
+    started = _moment(job.created_at)
+    completed = _moment(job.finished_at or job.created_at) if state.finished else None
+    record = TrialRecord(
+        number,
+        trial_key(sweep.name, number),
+        params,
+        state,
+        values=values,
+        origin="import",
+        job=job_of(result),
+        started=started,
+        completed=completed,
+    )
+    create = Create(
+        params,
+        state=state,
+        values=values,
+        origin="import",
+        job=record.job,
+        started=started,
+        completed=completed,
+        number=number,
+    )
+    return record, create
+
+
+def _moment(unix: int | None) -> datetime | None:
+    return datetime.fromtimestamp(unix, tz=UTC) if unix else None

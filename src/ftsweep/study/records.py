@@ -148,7 +148,9 @@ def current(records: list[TrialRecord]) -> list[TrialRecord]:
 @dataclass(frozen=True, slots=True)
 class Create:
     """A new trial, written whole. `sampler_attrs` are the system attributes a sampler keeps
-    its state in (CMA-ES, NSGA-II); `supersedes` makes it the replacement of that trial."""
+    its state in (CMA-ES, NSGA-II); `supersedes` makes it the replacement of that trial; `number`,
+    when given, is the number the writer expects it to get (later writes of the same apply name
+    it): another one refuses the whole apply."""
 
     params: Params
     state: State = State.RUNNING
@@ -161,6 +163,7 @@ class Create:
     sampler_attrs: Mapping[str, Any] = field(default_factory=dict)
     started: datetime | None = None
     completed: datetime | None = None
+    number: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_GRID_POINTS_PER_RANGE",
     "Categorical",
     "Dimension",
+    "identity",
     "FloatRange",
     "IntRange",
     "RangeError",
@@ -72,7 +73,7 @@ class Categorical:
     def __post_init__(self) -> None:
         if not self.values:
             raise ValueError("a list of choices must not be empty")
-        if len(set(map(_identity, self.values))) != len(self.values):
+        if len(set(map(identity, self.values))) != len(self.values):
             raise ValueError("choices must be distinct")
 
     @property
@@ -90,13 +91,13 @@ class Categorical:
         return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
 
     def contains(self, value: Value) -> bool:
-        return _identity(value) in {_identity(v) for v in self.values}
+        return identity(value) in {identity(v) for v in self.values}
 
     def text_width(self) -> int:
         return max(len(template_text(v)) for v in self.values)
 
 
-def _identity(value: Value) -> tuple[str, Value]:
+def identity(value: Value) -> tuple[str, Value]:
     """Distinguish "auto" from numbers and treat 1 and 1.0 as the same choice."""
     return ("s", value) if isinstance(value, str) else ("n", value)
 

@@ -18,12 +18,19 @@ if TYPE_CHECKING:
     from ftsweep.sweep.load import Sweep
     from ftsweep.sweep.space import Params
 
-__all__ = ["JobRenderer", "trial_key"]
+__all__ = ["JobRenderer", "trial_key", "trial_number"]
 
 
-def trial_key(sweep_name: str, index: int) -> str:
+def trial_key(sweep_name: str, number: int) -> str:
     """A trial's stable key: the sweep's name and the trial's number (`dpo-beta-0007`)."""
-    return f"{sweep_name}-{trial_text(index)}"  # JobRenderer.body inlines this; keep them equal
+    return f"{sweep_name}-{trial_text(number)}"  # JobRenderer.body inlines this; keep them equal
+
+
+def trial_number(sweep_name: str, key: str) -> int | None:
+    """The number of the trial `key` names, or None when it is no key of sweep `sweep_name`."""
+    prefix, _, digits = key.rpartition("-")
+    ascii_digits = digits.isascii() and digits.isdigit()  # int("²") raises
+    return int(digits) if prefix == sweep_name and ascii_digits else None
 
 
 class JobRenderer:

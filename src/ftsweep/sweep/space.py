@@ -11,9 +11,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from ftsweep.sweep.dimensions import MAX_GRID_POINTS_PER_RANGE, Dimension, Value, shared_value
+from ftsweep.sweep.dimensions import (
+    MAX_GRID_POINTS_PER_RANGE,
+    Dimension,
+    Value,
+    identity,
+    shared_value,
+)
 
-__all__ = ["MAX_SPACE_SIZE", "UNDECIDED", "Axis", "Params", "Space", "SubSpace", "shared_point"]
+__all__ = [
+    "MAX_SPACE_SIZE",
+    "UNDECIDED",
+    "Axis",
+    "ConfigKey",
+    "Params",
+    "Space",
+    "SubSpace",
+    "configuration_key",
+    "shared_point",
+]
 
 Params = dict[str, Value]
 #: The most configurations a space may have: a grid's length and a plan's count are Python
@@ -63,6 +79,16 @@ class Axis:
             ):
                 return index
         return None
+
+
+ConfigKey = frozenset[tuple[str, tuple[str, Value]]]
+
+
+def configuration_key(params: Mapping[str, Value]) -> ConfigKey:
+    """The one test of "the same configuration": equal for configurations that set the same
+    dimensions to the same values, where a number equals the same number as int or float
+    (1 and 1.0) and "auto" equals only "auto"."""
+    return frozenset((name, identity(value)) for name, value in params.items())
 
 
 def _same(a: object, b: Value) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ftsweep.sweep.grid import Grid, Permutation
-from ftsweep.sweep.space import Params, Space
+from ftsweep.sweep.space import ConfigKey, Params, Space, configuration_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,9 +77,9 @@ def _sobol_blocks(dimensions: int, seed: int) -> Iterator[np.ndarray]:
 
 def _distinct(points: Iterator[Params], size: int) -> Iterator[Params]:
     """Drop repeats, and stop once a finite space has been covered."""
-    seen: set[tuple[tuple[str, object], ...]] = set()
+    seen: set[ConfigKey] = set()
     for params in points:
-        marker = tuple(sorted(params.items()))
+        marker = configuration_key(params)
         if marker in seen:
             continue
         seen.add(marker)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from ftsweep.study.store.attrs import config_attrs, job_attrs, job_id, job_info
+from ftsweep.study.records import JobRecord
+from ftsweep.study.store.attrs import config_attrs, has_config, job_attrs, job_record
 
-INFO = {
-    "job_id": "ftjob-1",
-    "job_status": "succeeded",
-    "trained_tokens": 4096,
-    "fine_tuned_model": "ft:gpt-4.1-mini:org::abc",
-    "error": None,
-    "resolved": {"n_epochs": 3, "batch_size": 8, "learning_rate_multiplier": 1.8},
-}
+JOB = JobRecord(
+    id="ftjob-1",
+    status="succeeded",
+    trained_tokens=4096,
+    fine_tuned_model="ft:gpt-4.1-mini:org::abc",
+    finished_at=1_760_000_000,
+    resolved={"n_epochs": 3, "batch_size": 8, "learning_rate_multiplier": 1.8},
+)
 FLAT = {
     "job.id": "ftjob-1",
     "job.status": "succeeded",
     "job.trained_tokens": 4096,
     "job.fine_tuned_model": "ft:gpt-4.1-mini:org::abc",
+    "job.finished_at": 1_760_000_000,
     "resolved.n_epochs": 3,
     "resolved.batch_size": 8,
     "resolved.learning_rate_multiplier": 1.8,
@@ -25,44 +27,46 @@ FLAT = {
 
 def test_config_attrs_name_every_dimension_and_keep_auto_as_text() -> None:
     params = {"n_epochs": 3, "batch_size": "auto", "learning_rate_multiplier": 0.5}
-    assert config_attrs(params) == {
+    attrs = config_attrs(params)
+    assert attrs == {
         "config.n_epochs": 3,
         "config.batch_size": "auto",
         "config.learning_rate_multiplier": 0.5,
     }
+    assert has_config(attrs) and not has_config(FLAT)
 
 
 def test_job_attrs_are_flat_scalars_without_unknowns() -> None:
-    attrs = job_attrs(INFO)
+    attrs = job_attrs(JOB)
     assert attrs == FLAT
     assert all(isinstance(v, str | int | float) for v in attrs.values())
-    assert job_attrs({"job_status": "running"}) == {"job.status": "running"}
+    assert job_attrs(JobRecord(status="running")) == {"job.status": "running"}
 
 
-def test_job_info_reads_the_flat_attributes_back() -> None:
-    info = {k: v for k, v in INFO.items() if v is not None}
-    assert job_info({**FLAT, "config.n_epochs": 3, "other": 1}) == info
+def test_job_record_reads_the_flat_attributes_back() -> None:
+    assert job_record({**FLAT, "config.n_epochs": 3, "other": 1}) == JOB
 
 
-def test_job_info_reads_a_study_written_before_the_flat_attributes() -> None:
+def test_job_record_reads_a_study_written_before_the_flat_attributes() -> None:
     legacy = {
         "ftsweep": {"job_id": "ftjob-1", "job_status": "running", "resolved": {"n_epochs": 2}}
     }
-    assert job_info(legacy) == {
-        "job_id": "ftjob-1",
-        "job_status": "running",
-        "resolved": {"n_epochs": 2},
-    }
+    assert job_record(legacy) == JobRecord(id="ftjob-1", status="running", resolved={"n_epochs": 2})
     later = {**legacy, "job.status": "succeeded", "resolved.batch_size": 8}
-    assert job_info(later) == {
-        "job_id": "ftjob-1",
-        "job_status": "succeeded",
-        "resolved": {"n_epochs": 2, "batch_size": 8},
-    }
-    assert job_info({}) == {}
+    assert job_record(later) == JobRecord(
+        id="ftjob-1", status="succeeded", resolved={"n_epochs": 2, "batch_size": 8}
+    )
+    assert job_record({}) == JobRecord()
+    assert not job_record({})
 
 
-def test_job_id_reads_both_forms() -> None:
-    assert job_id(FLAT) == "ftjob-1"
-    assert job_id({"ftsweep": {"job_id": "ftjob-old"}}) == "ftjob-old"
-    assert job_id({"ftsweep": {"job_status": "running"}}) is None
+def test_a_merged_job_takes_every_newer_fact_and_keeps_the_rest() -> None:
+    older = JobRecord(id="ftjob-1", status="running", resolved={"n_epochs": 3})
+    newer = JobRecord(status="succeeded", trained_tokens=10, resolved={"batch_size": 8})
+    assert older.merged(newer) == JobRecord(
+        id="ftjob-1",
+        status="succeeded",
+        trained_tokens=10,
+        resolved={"n_epochs": 3, "batch_size": 8},
+    )
+    assert older.merged(JobRecord()) == older

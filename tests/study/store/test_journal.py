@@ -65,7 +65,10 @@ def test_what_tell_writes_replays_in_optuna_itself(tmp_path: Path) -> None:
 
 
 def test_an_append_of_many_records_is_framed(tmp_path: Path) -> None:
-    logs = [{"op_code": 8, "worker_id": "w", "trial_id": n, "user_attr": {"a": n}} for n in (0, 1)]
+    logs = [
+        {"op_code": 8, "worker_id": "w", "trial_id": n, "user_attr": {"job.status": str(n)}}
+        for n in (0, 1)
+    ]
     lines = encode(logs).splitlines(keepends=True)
     assert json.loads(lines[0]) == {
         "op_code": 3,
@@ -97,17 +100,20 @@ def test_an_incomplete_framed_append_is_ignored_then_cut_away(tmp_path: Path) ->
     path = study.location.path
     assert path is not None
     size = path.stat().st_size
-    logs = [{"op_code": 8, "worker_id": "w", "trial_id": n, "user_attr": {"a": n}} for n in (0, 1)]
+    logs = [
+        {"op_code": 8, "worker_id": "w", "trial_id": n, "user_attr": {"job.status": str(n)}}
+        for n in (0, 1)
+    ]
     payload = encode(logs)
     with open(path, "ab") as file:
         file.write(payload[:-10])  # killed in the middle of its write
     def told_a() -> list[object]:
-        return [t.user_attrs.get("a") for t in SweepStudy(study.sweep).trials()]
+        return [t.job.status for t in SweepStudy(study.sweep).trials()]
 
     assert told_a() == [None, None, None]
     JournalFile(path).append_logs(logs)
     assert path.read_bytes()[size:] == payload
-    assert told_a() == [0, 1, None]
+    assert told_a() == ["0", "1", None]
 
 
 def damage(path: Path, line: int, text: bytes) -> None:

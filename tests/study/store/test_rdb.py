@@ -49,13 +49,13 @@ def test_a_failing_update_leaves_nothing_of_the_transaction(tmp_path: Path, url:
 
     study = asked(tmp_path, url, 3)
     ids = [t._trial_id for t in optuna_trials(study)]
-    study.storage.set_trial_state_values(ids[1], TrialState.COMPLETE, [1.0])
+    study.store.storage.set_trial_state_values(ids[1], TrialState.COMPLETE, [1.0])
     writes = TrialWrites()
     for trial_id in ids:
         writes.user_attrs(trial_id, {"note": "told"})
         writes.finish(trial_id, TrialState.COMPLETE, [0.5])
     with pytest.raises(RuntimeError):
-        writes.commit(study.storage)
+        writes.commit(study.store.storage)
     trials = optuna_trials(study)
     assert [t.state.name for t in trials] == ["RUNNING", "COMPLETE", "RUNNING"]
     assert not any("note" in t.user_attrs for t in trials)

@@ -1,4 +1,4 @@
-"""The adaptive strategies' Optuna samplers (`ftsweep.study.store.samplers`), and asking through them.
+"""The adaptive strategies' samplers (`ftsweep.study.store.samplers`), and asking through them.
 
 pytest turns warnings into errors, so these also check that no Optuna warning (experimental
 features, independent sampling) leaks out of ftsweep's code paths.

@@ -183,7 +183,7 @@ def opened() -> Iterator[list[SweepStudy]]:
     studies: list[SweepStudy] = []
     yield studies
     for study in studies:
-        study.storage.engine.dispose()
+        study.store.storage.engine.dispose()
 
 
 def test_postgresql_end_to_end(tmp_path: Path, postgres_url: str, opened: list[SweepStudy]) -> None:

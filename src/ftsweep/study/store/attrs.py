@@ -7,12 +7,13 @@ configuration they stand for. So every trial carries, besides its parameters:
 - `config.<dimension>`: the configuration, every dimension (fixed and zipped ones too), as
   requested; "auto" is the string "auto". Set when the trial is created.
 - `job.id`, `job.status` (the service's own word), `job.trained_tokens`,
-  `job.fine_tuned_model`, `job.error`: the trial's job, set by `tell` and `import`.
+  `job.fine_tuned_model`, `job.error`, `job.created_at`, `job.finished_at` (Unix times): the
+  trial's job, set by `tell` and `import` (`JobRecord` in `ftsweep.study.records`).
 - `resolved.<hyperparameter>`: the hyperparameters as the service resolved them.
 
 An attribute is written only once known, so a tell writes one journal record per new fact.
 Studies written before these attributes keep the job in one user attribute `ftsweep` holding a
-dict; `job_info` reads both (the flat attributes win), so old studies read as new ones.
+dict; `job_record` reads both (the flat attributes win), so old studies read as new ones.
 """
 
 from __future__ import annotations
@@ -20,32 +21,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ftsweep.study.records import JobRecord, Scalar
+
 __all__ = [
     "CONFIG",
     "LEGACY_JOB",
     "RESOLVED",
-    "Scalar",
     "config_attrs",
+    "has_config",
     "job_attrs",
-    "job_id",
-    "job_info",
+    "job_record",
 ]
-
-Scalar = str | int | float | bool
 
 CONFIG = "config."
 RESOLVED = "resolved."
 LEGACY_JOB = "ftsweep"  # the one nested attribute older studies hold a trial's job in
 
-#: ftsweep's name of each fact about a job, and the attribute that holds it.
+#: Each field of a JobRecord (but `resolved`), and the attribute that holds it.
 _JOB = {
-    "job_id": "job.id",
-    "job_status": "job.status",
+    "id": "job.id",
+    "status": "job.status",
     "trained_tokens": "job.trained_tokens",
     "fine_tuned_model": "job.fine_tuned_model",
     "error": "job.error",
+    "created_at": "job.created_at",
+    "finished_at": "job.finished_at",
 }
-_JOB_FIELDS = {attr: name for name, attr in _JOB.items()}
+_FIELDS = {attr: name for name, attr in _JOB.items()}
+_LEGACY = {"job_id": "id", "job_status": "status"}  # the nested dict's names that differ
+_TYPES: dict[str, type] = {"trained_tokens": int, "created_at": int, "finished_at": int}
 
 
 def config_attrs(params: Mapping[str, Scalar]) -> dict[str, Scalar]:
@@ -53,37 +57,46 @@ def config_attrs(params: Mapping[str, Scalar]) -> dict[str, Scalar]:
     return {f"{CONFIG}{name}": value for name, value in params.items()}
 
 
-def job_attrs(info: Mapping[str, Any]) -> dict[str, Scalar]:
-    """The attributes of what is known of a job (`job_info`'s form); unknowns are left out."""
-    out: dict[str, Scalar] = {
-        _JOB[name]: value for name, value in info.items() if name in _JOB and value is not None
-    }
-    for name, value in (info.get("resolved") or {}).items():
+def has_config(user_attrs: Mapping[str, Any]) -> bool:
+    """Whether a trial's attributes hold its configuration (trials made before they did not)."""
+    return any(name.startswith(CONFIG) for name in user_attrs)
+
+
+def job_attrs(job: JobRecord) -> dict[str, Scalar]:
+    """The attributes of what is known of a job; unknowns are left out."""
+    out: dict[str, Scalar] = {}
+    for name, attr in _JOB.items():
+        value = getattr(job, name)
         if value is not None:
-            out[f"{RESOLVED}{name}"] = value
+            out[attr] = value
+    for name, value in job.resolved.items():
+        out[f"{RESOLVED}{name}"] = value
     return out
 
 
-def job_id(user_attrs: Mapping[str, Any]) -> str | None:
-    """The id of a trial's job, when known (`job_info(...).get("job_id")`, faster)."""
-    found = user_attrs.get("job.id")
-    if found is None and isinstance(user_attrs.get(LEGACY_JOB), Mapping):
-        found = user_attrs[LEGACY_JOB].get("job_id")
-    return None if found is None else str(found)
-
-
-def job_info(user_attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """What is known of a trial's job: `job_id`, `job_status`, `trained_tokens`,
-    `fine_tuned_model`, `error` and `resolved` (a dict), each only when known."""
+def job_record(user_attrs: Mapping[str, Any]) -> JobRecord:
+    """What a trial's attributes say of its job (the flat attributes win over a legacy dict)."""
+    facts: dict[str, Any] = {}
+    resolved: dict[str, Scalar] = {}
     legacy = user_attrs.get(LEGACY_JOB)
-    info: dict[str, Any] = dict(legacy) if isinstance(legacy, Mapping) else {}
-    resolved: dict[str, Any] = dict(info.get("resolved") or {})
+    if isinstance(legacy, Mapping):
+        for name, value in legacy.items():
+            name = _LEGACY.get(name, name)
+            if name == "resolved" and isinstance(value, Mapping):
+                resolved.update(value)
+            elif name in _JOB:
+                facts[name] = value
     for attr, value in user_attrs.items():
-        if attr in _JOB_FIELDS:
-            info[_JOB_FIELDS[attr]] = value
+        if attr in _FIELDS:
+            facts[_FIELDS[attr]] = value
         elif attr.startswith(RESOLVED):
             resolved[attr[len(RESOLVED) :]] = value
-    info.pop("resolved", None)
-    if resolved:
-        info["resolved"] = resolved
-    return info
+    typed = {name: _typed(name, value) for name, value in facts.items() if value is not None}
+    return JobRecord(**typed, resolved=resolved)
+
+
+def _typed(name: str, value: Any) -> Any:
+    kind = _TYPES.get(name, str)
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else str(value)

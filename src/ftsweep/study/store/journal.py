@@ -128,14 +128,18 @@ def state_record(
     return record
 
 
-def encode(logs: Sequence[dict[str, Any]]) -> bytes:
-    """The bytes one append writes: the records, framed when there are more than one."""
+def encode(logs: Sequence[dict[str, Any]], *, framed: bool = False) -> bytes:
+    """The bytes one append writes: the records, framed when there are more than one (or when
+    `framed` says so: a transaction's readers counted a frame before its records)."""
     body = b"".join(_line(log) for log in logs)
-    if len(logs) < 2:
+    if len(logs) < 2 and not framed:
         return body
-    frame = {"records": len(logs), "bytes": len(body)}
+    return _line(_frame_record({"records": len(logs), "bytes": len(body)})) + body
+
+
+def _frame_record(frame: dict[str, int]) -> dict[str, Any]:
     head = {"op_code": SET_STUDY_SYSTEM_ATTR, "worker_id": APPEND, "study_id": -1}
-    return _line({**head, "system_attr": {APPEND: frame}}) + body
+    return {**head, "system_attr": {APPEND: frame}}
 
 
 def _line(log: dict[str, Any]) -> bytes:
@@ -305,6 +309,7 @@ class JournalFile(BaseJournalBackend):
         self._known = 0  # the last line number in _offsets
         self._identity: tuple[int, int] | None = None
         self._thread_lock = threading.Lock()
+        self._pending: list[dict[str, Any]] | None = None  # a transaction's records, unwritten
         if not read_only:
             self._create()
 
@@ -324,12 +329,39 @@ class JournalFile(BaseJournalBackend):
                 if entry.number >= log_number_from and entry.log is not None:
                     self.last_read = entry.number
                     yield entry.log
+        if self._pending:  # after the file, as they will stand once written: framed
+            pending = [_frame_record({}), *self._pending]
+            yield from pending[max(0, log_number_from - self._known) :]
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        """Append `logs` whole (framed when several), flushed and fsynced, under the lock."""
+        """Append `logs` whole (framed when several), flushed and fsynced, under the lock; in a
+        transaction, keep them until it ends."""
         if self.read_only:
             raise StudyError(f"storage {self.path} is open read-only: nothing is written to it")
-        payload = encode(logs)
+        if self._pending is not None:
+            self._pending.extend(logs)
+        else:
+            self._write(encode(logs))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Appends in the block are written at its end as one framed append, all or nothing;
+        reads in the block see them already. If the block fails nothing is written, and the
+        storage that replayed them must be dropped. The caller holds the study's lock, so no
+        other process appends in between (a trial's id depends on the records before it)."""
+        if self._pending is not None:
+            yield  # already in one: it writes everything
+            return
+        self._pending = []
+        try:
+            yield
+            pending = self._pending
+        finally:
+            self._pending = None
+        if pending:
+            self._write(encode(pending, framed=True))
+
+    def _write(self, payload: bytes) -> None:
         with self._thread_lock, locked(self.lock_path), self._open("r+b") as file:
             end = self._whole_end(file)
             file.truncate(end)  # an incomplete append or last line: as if never written

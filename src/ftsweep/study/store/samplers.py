@@ -1,16 +1,29 @@
-"""Optuna samplers for the adaptive strategies."""
+"""Optuna samplers for the adaptive strategies, and the proposals they make for a batch."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ftsweep.errors import StudyError
+from ftsweep.sweep.dimensions import Dimension, FloatRange, Value
+from ftsweep.sweep.space import ConfigKey, Params, Space, configuration_key
+from ftsweep.sweep.strategies import sequence
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
+    from optuna.trial import FrozenTrial
 
-__all__ = ["make_sampler"]
+    from ftsweep.study.records import TrialRecord
+    from ftsweep.study.store.trial_store import TrialStore
+
+__all__ = ["DIGITS", "Proposer", "make_sampler", "rounded"]
+
+DIGITS = 3  # significant digits of a float an adaptive sampler chooses: 1.44, 0.0284
+_PROPOSALS = 10  # tries the sampler gets to propose an unseen configuration
+_FALLBACK_POINTS = 100_000  # points of the seeded sequence searched for an unseen one after that
 
 
 def make_sampler(strategy: str, seed: int) -> BaseSampler:
@@ -45,3 +58,67 @@ def _require(module: str, strategy: str) -> None:
         raise StudyError(
             f"strategy {strategy!r} needs the {module!r} package: pip install {module}"
         )
+
+
+class Proposer:
+    """Proposals of an adaptive strategy's sampler, learnt from the sweep's live trials.
+
+    The sampler asks an in-memory copy of the study, so that only distinct proposals become
+    trials of the real one: a duplicate costs no trial number. After `_PROPOSALS` duplicates in
+    a row, the first unseen point of the seeded random sequence is taken instead.
+    """
+
+    def __init__(self, store: TrialStore, live: Sequence[TrialRecord], seed: int) -> None:
+        import optuna
+
+        sweep = store.sweep
+        self.sweep, self.encoding = sweep, store.encoding
+        directions = [o.direction or "minimize" for o in sweep.objectives]
+        sampler = make_sampler(sweep.strategy, seed)
+        self._scratch = optuna.create_study(directions=directions, sampler=sampler)
+        self._scratch.add_trials(store.optuna_trials(live))
+
+    def propose(self, seen: set[ConfigKey]) -> tuple[Params, dict[str, Any]] | None:
+        """An unseen configuration, rounded as bodies show it, and the system attributes the
+        sampler keeps its state in (CMA-ES, NSGA-II); None when none is left to find."""
+        from optuna.trial import TrialState
+
+        for _ in range(_PROPOSALS):
+            trial = self._scratch.ask()
+            params = rounded(self.sweep.space, self.encoding.suggest(trial))
+            if configuration_key(params) not in seen:
+                frozen = self._scratch.get_trials(deepcopy=False)[trial.number]
+                return params, dict(frozen.system_attrs)
+            self._scratch.tell(trial, state=TrialState.FAIL)
+        points = sequence(self.sweep.space, "random", self.sweep.spec.seed)
+        for params in itertools.islice(points, _FALLBACK_POINTS):
+            if configuration_key(params) not in seen:
+                self._scratch.add_trial(self._running(params))
+                return params, {}
+        return None
+
+    def _running(self, params: Params) -> FrozenTrial:
+        from optuna.trial import TrialState, create_trial
+
+        encoded = self.encoding.encode(params)
+        distributions = self.encoding.distributions()
+        return create_trial(
+            state=TrialState.RUNNING,
+            params=encoded,
+            distributions={k: distributions[k] for k in encoded},
+        )
+
+
+def rounded(space: Space, params: Params) -> Params:
+    """A sampler's continuous floats to `DIGITS` significant digits, as bodies show them."""
+    for sub in space.subspaces:
+        if sub.contains(params):
+            dims = sub.dimensions
+            return {name: _round(dims[name], value) for name, value in params.items()}
+    return params
+
+
+def _round(dimension: Dimension, value: Value) -> Value:
+    if isinstance(dimension, FloatRange) and dimension.points is None and isinstance(value, float):
+        return dimension.rounded(value, DIGITS)
+    return value
