@@ -11,6 +11,8 @@ import pytest
 
 from ftsweep.errors import ResultsError
 from ftsweep.study import ImportReport, SweepStudy, import_jobs, read_results, trials_frame
+from ftsweep.study.imports import plan_import
+from ftsweep.study.records import Create, Finish, State
 
 from .test_feedback import job_object, row, snapshot, write
 from .test_study import MODEL, make_study, optuna_trials, sweep_text
@@ -314,3 +316,32 @@ def test_an_imported_trial_carries_its_configuration_and_job_as_flat_attributes(
     assert (attrs["job.id"], attrs["job.status"]) == ("ftjob-a", "running")
     assert attrs["resolved.n_epochs"] == 2
     assert "ftsweep" not in attrs
+
+
+def test_an_import_whose_rows_conflict_creates_no_trial(study: SweepStudy, tmp_path: Path) -> None:
+    """The jobs and the rows are checked together before anything is written: a row that
+    conflicts with the job it names leaves the study as it was, new jobs included."""
+    jobs = jsonl(tmp_path / "jobs.jsonl", job("ftjob-a", status="failed"))
+    metrics = write(tmp_path / "metrics.csv", "job_id,full_valid_loss\nftjob-a,0.42\n")
+    with pytest.raises(ResultsError, match="s-0000: is already failed"):
+        do_import(study, jobs, metrics)
+    assert study.trials() == []
+    assert do_import(study, jobs).imported == 1  # the jobs alone import
+
+
+def test_an_import_is_planned_over_records_without_a_storage(tmp_path: Path) -> None:
+    study = make_study(tmp_path, sweep_text(space=SPACE))
+    jobs = jsonl(tmp_path / "jobs.jsonl", job("ftjob-a"), job("ftjob-b", n_epochs=3))
+    metrics = write(tmp_path / "metrics.csv", "job_id,full_valid_loss\nftjob-b,0.37\n")
+    results = [r for p in (jobs, metrics) for r in read_results(p, study.sweep.objectives)]
+    report, writes = plan_import(study.sweep, [], results, force=False)
+    assert (report.imported, report.told and report.told.finished) == (2, 1)
+    creates = [w for w in writes if isinstance(w, Create)]
+    assert [(c.number, c.origin, c.job.id) for c in creates] == [
+        (0, "import", "ftjob-a"),
+        (1, "import", "ftjob-b"),
+    ]
+    assert [w for w in writes if isinstance(w, Finish)] == [
+        Finish(1, State.COMPLETE, (0.37,), None)
+    ]
+    assert not study.location.exists()  # planning touched no storage
