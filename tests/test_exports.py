@@ -10,7 +10,6 @@ import ftsweep
 EXPORTED = {
     "FtsweepError",
     "JobRequest",
-    "JobRequestError",
     "NoStudyError",
     "OutputError",
     "Plan",

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from ftsweep.api import JobRequest
     from ftsweep.errors import (
         FtsweepError,
-        JobRequestError,
         NoStudyError,
         OutputError,
         PlanError,
@@ -37,7 +36,6 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "JobRequest": "ftsweep.api",
     "FtsweepError": "ftsweep.errors",
-    "JobRequestError": "ftsweep.errors",
     "NoStudyError": "ftsweep.errors",
     "OutputError": "ftsweep.errors",
     "PlanError": "ftsweep.errors",
@@ -61,7 +59,6 @@ _EXPORTS = {
 __all__ = [
     "FtsweepError",
     "JobRequest",
-    "JobRequestError",
     "NoStudyError",
     "OutputError",
     "Plan",

@@ -5,7 +5,6 @@ The library raises these; only the CLI turns them into a message and an exit cod
     FtsweepError
     ├── SweepFileError     a sweep file that cannot be read or breaks a rule (lists every problem)
     ├── PlanError          a valid sweep that cannot be planned as asked (infinite space, no limit)
-    ├── JobRequestError    a trial that would render an invalid job request (metadata limits)
     ├── StudyError         the sweep's Optuna study cannot do what was asked
     │   ├── NoStudyError   a command that only reads found no study of the sweep in the storage
     │   ├── DamagedStudyError  the study's journal file is damaged (`ftsweep doctor` repairs it)
@@ -21,7 +20,6 @@ from dataclasses import dataclass, field
 __all__ = [
     "DamagedStudyError",
     "FtsweepError",
-    "JobRequestError",
     "NoStudyError",
     "OutputError",
     "PlanError",
@@ -95,12 +93,6 @@ class SweepFileError(FtsweepError):
 
 class PlanError(FtsweepError):
     """The sweep is valid but cannot be planned as asked."""
-
-    exit_code = 2
-
-
-class JobRequestError(FtsweepError):
-    """A trial would render a job request the service refuses."""
 
     exit_code = 2
 
