@@ -78,9 +78,18 @@ class JobRecord:
 
     def merged(self, newer: JobRecord) -> JobRecord:
         """This record with every fact `newer` knows taking the place of this one's."""
-        known = {f.name: getattr(newer, f.name) for f in fields(self) if f.name != "resolved"}
-        changes = {name: value for name, value in known.items() if value is not None}
-        return replace(self, **changes, resolved={**self.resolved, **newer.resolved})
+        if newer == _UNKNOWN:
+            return self
+        return JobRecord(
+            _newer(newer.id, self.id),
+            _newer(newer.status, self.status),
+            _newer(newer.trained_tokens, self.trained_tokens),
+            _newer(newer.fine_tuned_model, self.fine_tuned_model),
+            _newer(newer.error, self.error),
+            _newer(newer.created_at, self.created_at),
+            _newer(newer.finished_at, self.finished_at),
+            {**self.resolved, **newer.resolved} if newer.resolved else self.resolved,
+        )
 
     def facts(self) -> dict[str, Any]:
         """The known facts, by name (`resolved` as a dict, when any)."""
@@ -90,6 +99,13 @@ class JobRecord:
 
     def __bool__(self) -> bool:
         return bool(self.facts())
+
+
+_UNKNOWN = JobRecord()
+
+
+def _newer(value: Any, old: Any) -> Any:
+    return old if value is None else value
 
 
 @dataclass(frozen=True, slots=True)

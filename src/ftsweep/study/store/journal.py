@@ -323,6 +323,8 @@ class JournalFile(BaseJournalBackend):
 
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
         start = log_number_from if log_number_from in self._offsets else 0
+        if log_number_from > self._known:  # past the file: a transaction's pending records
+            start = self._known
         with self._open("rb") as file:
             for entry in scan(file, start, self._offsets[start], self._size(file)):
                 self._note(entry)
