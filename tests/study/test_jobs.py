@@ -133,14 +133,14 @@ def test_fixtures_are_jobs_the_sdk_accepts(method: str | None) -> None:
     ],
 )
 def test_status(status: str, expected: str | None) -> None:
-    result = parse_job(job(status=status), OBJECTIVES, "jobs.json", 1)
+    result = parse_job(job(status=status), "jobs.json", 1)
     assert result.status == expected
     assert result.job is not None and result.job.status == status
     assert result.values == {}
 
 
 def test_a_succeeded_job() -> None:
-    result = parse_job(job(), OBJECTIVES, "jobs.jsonl", 3)
+    result = parse_job(job(), "jobs.jsonl", 3)
     assert (result.source, result.row) == ("jobs.jsonl", 3)
     assert (result.trial, result.key, result.job_id) == (None, "sft-0007", "ftjob-abc123")
     assert result.ref == TrialRef("key", "sft-0007")
@@ -163,7 +163,7 @@ def test_a_succeeded_job() -> None:
 
 def test_a_failed_job_says_why() -> None:
     data = job(status="failed", error=FAILED_ERROR, trained_tokens=None, fine_tuned_model=None)
-    result = parse_job(data, OBJECTIVES, "jobs.json", 1)
+    result = parse_job(data, "jobs.json", 1)
     assert result.status == "failed"
     assert result.error == "invalid_training_file: The file has 3 lines without a messages field."
     assert result.trained_tokens is None
@@ -171,11 +171,11 @@ def test_a_failed_job_says_why() -> None:
 
 def test_the_sdk_dump_of_a_job_reads_the_same() -> None:
     dumped = FineTuningJob.model_validate(job("dpo")).model_dump()
-    assert parse_job(dumped, OBJECTIVES, "x", 1) == parse_job(job("dpo"), OBJECTIVES, "x", 1)
+    assert parse_job(dumped, "x", 1) == parse_job(job("dpo"), "x", 1)
 
 
 def test_a_job_from_outside_ftsweep_is_named_by_its_id() -> None:
-    result = parse_job(job(metadata=None), OBJECTIVES, "jobs.json", 1)
+    result = parse_job(job(metadata=None), "jobs.json", 1)
     assert result.key is None
     assert result.ref == TrialRef("job_id", "ftjob-abc123")
     assert result.job is not None and result.job.metadata == {}
@@ -183,8 +183,7 @@ def test_a_job_from_outside_ftsweep_is_named_by_its_id() -> None:
 
 def test_metric_named_fields_of_a_job_are_not_values() -> None:
     data = job(full_valid_loss=0.3)
-    objectives = [*OBJECTIVES, Objective(metric="trained_tokens")]
-    assert parse_job(data, objectives, "jobs.json", 1).values == {}
+    assert parse_job(data, "jobs.json", 1).values == {}
 
 
 @pytest.mark.parametrize(
@@ -199,7 +198,7 @@ def test_metric_named_fields_of_a_job_are_not_values() -> None:
 )
 def test_error_text(error: dict[str, Any] | None, text: str | None) -> None:
     assert error_text(error) == text
-    assert parse_job(job(status="failed", error=error), [], "j", 1).error == text
+    assert parse_job(job(status="failed", error=error), "j", 1).error == text
 
 
 # --- resolved hyperparameters, per method -------------------------------------------------------
@@ -208,13 +207,13 @@ def test_error_text(error: dict[str, Any] | None, text: str | None) -> None:
 def test_supervised_hyperparameters_come_from_the_method() -> None:
     data = job()
     data["method"]["supervised"]["hyperparameters"] = {"n_epochs": 4, "batch_size": "auto"}
-    result = parse_job(data, OBJECTIVES, "j", 1)
+    result = parse_job(data, "j", 1)
     assert result.resolved == {"n_epochs": 4, "batch_size": "auto", "learning_rate_multiplier": 1.8}
     assert result.job is not None and result.job.method == "supervised"
 
 
 def test_dpo_hyperparameters_keep_auto() -> None:
-    result = parse_job(job("dpo"), OBJECTIVES, "j", 1)
+    result = parse_job(job("dpo"), "j", 1)
     assert result.resolved == {
         "batch_size": 4,
         "beta": 0.1,
@@ -225,27 +224,27 @@ def test_dpo_hyperparameters_keep_auto() -> None:
 
 
 def test_reinforcement_hyperparameters() -> None:
-    result = parse_job(job("reinforcement"), [Objective(metric="valid_reward_mean")], "j", 1)
+    result = parse_job(job("reinforcement"), "j", 1)
     assert result.resolved == _METHODS["reinforcement"]["reinforcement"]["hyperparameters"]
     assert result.job is not None and result.job.method == "reinforcement"
 
 
 def test_the_top_level_hyperparameters_are_only_a_supervised_fallback() -> None:
-    legacy = parse_job(job(None), OBJECTIVES, "j", 1)
+    legacy = parse_job(job(None), "j", 1)
     assert legacy.resolved == _SUPERVISED_HP
     assert legacy.job is not None and legacy.job.method is None
     empty = job()
     empty["method"]["supervised"] = {}
-    assert parse_job(empty, OBJECTIVES, "j", 1).resolved == _SUPERVISED_HP
+    assert parse_job(empty, "j", 1).resolved == _SUPERVISED_HP
     dpo = job("dpo", hyperparameters={"n_epochs": 9})
     dpo["method"]["dpo"] = None
-    assert parse_job(dpo, OBJECTIVES, "j", 1).resolved == {}
+    assert parse_job(dpo, "j", 1).resolved == {}
 
 
 def test_unknown_and_null_hyperparameters_are_left_out() -> None:
     data = job()
     data["method"]["supervised"]["hyperparameters"] = {"n_epochs": 2, "warmup": 5, "beta": None}
-    assert parse_job(data, OBJECTIVES, "j", 1).resolved == {
+    assert parse_job(data, "j", 1).resolved == {
         "batch_size": 8,
         "learning_rate_multiplier": 1.8,
         "n_epochs": 2,
@@ -255,7 +254,7 @@ def test_unknown_and_null_hyperparameters_are_left_out() -> None:
 def test_an_unknown_method_type_has_no_hyperparameters() -> None:
     data = job(method=None, hyperparameters={})
     data["method"] = {"type": "distillation", "distillation": {"hyperparameters": {"n_epochs": 2}}}
-    result = parse_job(data, OBJECTIVES, "j", 1)
+    result = parse_job(data, "j", 1)
     assert result.resolved == {}
     assert result.job is not None and result.job.method == "distillation"
 
@@ -267,7 +266,7 @@ def test_every_problem_of_a_job_object_is_listed() -> None:
     data = job(trained_tokens=-1, status=None, metadata={"ftsweep_trial": 7})
     del data["id"]
     with pytest.raises(ResultsError, match=r"ftjob.json: 4 problems, nothing was told") as exc:
-        parse_job(data, OBJECTIVES, "ftjob.json", 2)
+        parse_job(data, "ftjob.json", 2)
     rendered = str(exc.value)
     assert "ftjob.json:2: id: is required in a job object" in rendered
     assert "ftjob.json:2: status: Input should be a valid string (got None)" in rendered
@@ -281,7 +280,7 @@ def test_a_hyperparameter_of_the_wrong_type() -> None:
     data["method"]["dpo"]["hyperparameters"]["beta"] = {"value": 0.1}
     data["method"]["dpo"]["hyperparameters"]["n_epochs"] = True
     with pytest.raises(ResultsError, match="2 problems") as exc:
-        parse_job(data, OBJECTIVES, "j.json", 1)
+        parse_job(data, "j.json", 1)
     assert [(p.path, p.message) for p in exc.value.problems] == [
         ("method.dpo.hyperparameters.beta", "must be a number or a string"),
         ("method.dpo.hyperparameters.n_epochs", "must be a number or a string"),
@@ -290,7 +289,7 @@ def test_a_hyperparameter_of_the_wrong_type() -> None:
 
 def test_a_job_object_of_another_type_is_a_problem() -> None:
     with pytest.raises(ResultsError, match=r"object: Input should be 'fine_tuning.job'"):
-        parse_job(job(object="fine_tuning.job.checkpoint"), OBJECTIVES, "j", 1)
+        parse_job(job(object="fine_tuning.job.checkpoint"), "j", 1)
 
 
 # --- per-step rows ----------------------------------------------------------------------------

@@ -80,13 +80,9 @@ def read_results(
     return results
 
 
-def parse_job(
-    data: Mapping[str, Any], objectives: Sequence[Objective], source: str, row: int
-) -> Result:
-    """One job object as a Result (a job object carries no metric, so `values` stays empty).
-
-    `objectives` is taken for symmetry with `read_results`; problems raise a ResultsError.
-    """
+def parse_job(data: Mapping[str, Any], source: str, row: int) -> Result:
+    """One job object as a Result (a job object carries no metric, so `values` stays empty);
+    problems raise a ResultsError."""
     result, problems = _job_result(data, Site(source, row, line=row))
     if result is None or problems:
         raise ResultsError(source, problems)
