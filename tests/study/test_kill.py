@@ -120,3 +120,73 @@ def test_a_killed_ask_leaves_a_study_every_command_reads(pristine: Path, tmp_pat
         process.send_signal(signal.SIGKILL)
         assert b"Traceback" not in finished(process)[1]
         commands_work(directory)
+
+
+JOBS = 2_000
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sweep without trials, JOBS job objects run outside ftsweep and their metrics."""
+    directory = tmp_path_factory.mktemp("history")
+    make_study(directory, sweep_text(strategy="random", space=SPACE, extra=OBJECTIVE))
+    jobs = []
+    for n in range(JOBS):
+        hyperparameters = {"learning_rate_multiplier": round(0.1 + n / 1000, 3), "n_epochs": 2}
+        jobs.append(
+            {
+                "object": "fine_tuning.job",
+                "id": f"ftjob-{n}",
+                "model": "gpt-4.1-mini-2025-04-14",
+                "status": "succeeded",
+                "created_at": 1754000000 + n,
+                "finished_at": 1754003600 + n,
+                "training_file": "file-train",
+                "validation_file": "file-valid",
+                "method": {
+                    "type": "supervised",
+                    "supervised": {"hyperparameters": hyperparameters},
+                },
+            }
+        )
+    (directory / "jobs.jsonl").write_text("".join(json.dumps(j) + "\n" for j in jobs))
+    rows = "".join(f"ftjob-{n},{0.2 + n % 97 / 100}\n" for n in range(JOBS))
+    (directory / "metrics.csv").write_text("job_id,full_valid_loss\n" + rows)
+    return directory
+
+
+def imported(directory: Path) -> tuple[int, int]:
+    """Trials, and complete trials, of the history's sweep."""
+    with SweepStudy(load_sweep(directory / "sweep.yaml")) as study:
+        trials = study.trials() if study.location.exists() else []
+    return len(trials), sum(t.state == "complete" for t in trials)
+
+
+def test_a_killed_import_imported_all_or_nothing_and_rerunning_completes_it(
+    history: Path, tmp_path: Path
+) -> None:
+    """The jobs and their metrics are one append: a kill leaves every job imported and told, or
+    none of them, and the same import run again imports and tells the rest, once each."""
+    arguments = ("import", "sweep.yaml", "jobs.jsonl", "metrics.csv")
+    probe = copy_of(history, tmp_path / "probe")
+    start = time.monotonic()
+    assert finished(ftsweep(arguments[0], *[probe / a for a in arguments[1:]]))[0] == 0
+    seconds = time.monotonic() - start
+    assert imported(probe) == (JOBS, JOBS)
+    outcomes = set()
+    for kill in range(1, 7):
+        directory = copy_of(history, tmp_path / str(kill))
+        files = [directory / a for a in arguments[1:]]
+        process = ftsweep(arguments[0], *files)
+        time.sleep(seconds * kill / 7)
+        process.send_signal(signal.SIGKILL)
+        code, err = finished(process)
+        assert b"Traceback" not in err
+        assert imported(directory) in ((0, 0), (JOBS, JOBS)), kill
+        outcomes.add(imported(directory)[0] if code else "done")
+        shown = CliRunner().invoke(app, ["trials", str(directory / "sweep.yaml"), "-f", "csv"])
+        no_study = shown.exit_code == 2 and "holds no study" in shown.output  # killed that early
+        assert (shown.exit_code == 0 or no_study) and "Traceback" not in shown.output
+        assert finished(ftsweep(arguments[0], *files))[0] == 0
+        assert imported(directory) == (JOBS, JOBS)
+    assert 0 in outcomes  # some kill landed before the import's write
