@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -219,7 +219,3 @@ class Deliver:
 
 Write = Create | Finish | Discard | RecordJob | Deliver
 
-
-def with_job(record: TrialRecord, job: JobRecord) -> TrialRecord:
-    """The record as it is once `job`'s facts are stored."""
-    return replace(record, job=record.job.merged(job))
