@@ -52,14 +52,22 @@ def study(tmp_path: Path, storage: str | None) -> Iterator[SweepStudy]:
         yield told(made)
 
 
+def optuna_storage(study: SweepStudy) -> Any:
+    """The study's storage as Optuna alone opens it: its URL, or its journal file."""
+    url = study.location.url
+    if url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url)
+    assert study.location.path is not None
+    backend = optuna.storages.journal.JournalFileBackend(str(study.location.path))
+    return optuna.storages.JournalStorage(backend)
+
+
 def loaded(study: SweepStudy) -> optuna.Study:
     """The study as Optuna alone loads it: by name, from its storage's URL or journal file."""
     url = study.location.url
     if url.startswith("sqlite"):
         return optuna.load_study(study_name=study.name, storage=url)
-    assert study.location.path is not None
-    backend = optuna.storages.journal.JournalFileBackend(str(study.location.path))
-    return optuna.load_study(study_name=study.name, storage=optuna.storages.JournalStorage(backend))
+    return optuna.load_study(study_name=study.name, storage=optuna_storage(study))
 
 
 def check_dataframe(raw: optuna.Study) -> None:
@@ -122,5 +130,51 @@ def test_optuna_reads_the_study_on_postgresql(tmp_path: Path, postgres_url: str)
         check_dataframe(raw)
         check_trials(raw)
     finally:
+        storage.remove_session()
+        storage.engine.dispose()
+
+
+def dashboard_get(app: Any, path: str, query: str = "") -> dict[str, Any]:
+    """GET a path of optuna-dashboard's WSGI app; its JSON answer."""
+    import io
+
+    answered: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+    }
+    body = b"".join(app(environ, lambda status, headers, exc=None: answered.append(status)))
+    assert answered == ["200 OK"], body[:500]
+    found: dict[str, Any] = json.loads(body)
+    return found
+
+
+def test_optuna_dashboard_shows_the_metric_configuration_and_job(study: SweepStudy) -> None:
+    """optuna-dashboard's own API, over the storage as Optuna alone opens it: the objective's
+    name, each trial's state, value, configuration and job as sortable attributes."""
+    from optuna_dashboard import wsgi
+
+    storage = optuna_storage(study)
+    app = wsgi(storage)
+    summaries = dashboard_get(app, "/api/studies")["study_summaries"]
+    assert [s["study_name"] for s in summaries] == ["s"]
+    detail = dashboard_get(app, f"/api/studies/{summaries[0]['study_id']}", "after=0")
+    assert detail["objective_names"] == ["full_valid_loss"]
+    trials = detail["trials"]
+    assert [t["state"] for t in trials] == ["Complete", "Complete", "Fail", "Running"]
+    assert [t["values"] for t in trials[:2]] == [[0.5], [0.25]]
+    attrs = [{a["key"]: a["value"] for a in t["user_attrs"]} for t in trials]
+    assert [a["config.n_epochs"] for a in attrs] == ["1", "1", "2", "2"]
+    assert [a["config.learning_rate_multiplier"] for a in attrs] == ["1.5"] * TRIALS
+    assert [a["job.id"] for a in attrs] == [f"ftjob-{n}" for n in range(TRIALS)]
+    assert (attrs[2]["job.error"], attrs[3]["resolved.n_epochs"]) == ("bad file", "2")
+    if hasattr(storage, "engine"):
         storage.remove_session()
         storage.engine.dispose()
