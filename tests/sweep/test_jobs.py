@@ -129,7 +129,7 @@ def test_planned_bodies_are_what_the_model_emits(shape: str) -> None:
     for trial, body in zip(plan(sweep, 120), plan(sweep, 120).bodies(), strict=True):
         check_body(sweep, trial.index, body)
         count += 1
-    assert count == min(120, sweep.max_trials or 120)
+    assert count == min(120, sweep.plan_size or 120)
 
 
 @pytest.mark.parametrize("shape", ["dpo-union", "reinforcement"])

@@ -34,7 +34,7 @@ def test_a_valid_file_loads(load: Load, write_sweep: Callable[..., Path]) -> Non
     assert sweep.name == "t" and sweep.method == "dpo"
     assert sweep.file == str(write_sweep(text))
     assert sweep.strategy == "tpe"
-    assert sweep.max_trials == 12
+    assert sweep.plan_size == 12
     assert sweep.spec.model == MODEL and sweep.spec.seed == 7
     (objective,) = sweep.objectives
     assert (objective.metric, objective.direction, objective.reduce) == (
@@ -835,21 +835,21 @@ def test_strategy_defaults() -> None:
 
 
 def test_max_trials_is_the_smaller_bound() -> None:
-    assert loads_sweep(sweep_yaml(space="  n_epochs: {low: 1, high: 10}\n")).max_trials == 10
+    assert loads_sweep(sweep_yaml(space="  n_epochs: {low: 1, high: 10}\n")).plan_size == 10
     assert (
         loads_sweep(
             sweep_yaml(space="  n_epochs: {low: 1, high: 10}\n", rest="max_trials: 4\n")
-        ).max_trials
+        ).plan_size
         == 4
     )
     assert (
-        loads_sweep(sweep_yaml(space="  n_epochs: [1, 2]\n", rest="max_trials: 40\n")).max_trials
+        loads_sweep(sweep_yaml(space="  n_epochs: [1, 2]\n", rest="max_trials: 40\n")).plan_size
         == 2
     )
     assert (
         loads_sweep(
             sweep_yaml(space="  learning_rate_multiplier: {low: 0.1, high: 2}\n")
-        ).max_trials
+        ).plan_size
         is None
     )
 

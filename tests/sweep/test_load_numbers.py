@@ -50,7 +50,7 @@ def test_max_trials_is_bounded(load: Load) -> None:
         f":{line_of(text, 'beta') + 1}:1: max_trials: must be an integer from 1 to 1000000:"
         " more jobs is surely a typo (got 100000000000000000000)",
     )
-    assert load(text + "max_trials: 1000000\n").max_trials == 1_000_000
+    assert load(text + "max_trials: 1000000\n").plan_size == 1_000_000
 
 
 def test_an_unbounded_int_hyperparameter_stops_at_the_apis_largest_integer(load: Load) -> None:

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+from ftsweep.api.names import METHODS, MethodName
+
 __all__ = [
     "AUTO",
     "METHODS",
@@ -26,8 +28,6 @@ __all__ = [
 ]
 
 AUTO = "auto"
-MethodName = Literal["supervised", "dpo", "reinforcement"]
-METHODS: tuple[MethodName, ...] = ("supervised", "dpo", "reinforcement")
 ReasoningEffort = Literal["default", "low", "medium", "high"]
 
 _ALL = frozenset(METHODS)

@@ -1,7 +1,7 @@
 """The `ftsweep` command line."""
 
 from ftsweep.cli import doctor as _doctor_command  # noqa: F401  (registers it on app)
-from ftsweep.cli import study as _study_commands  # noqa: F401  (registers them on app)
+from ftsweep.cli import loop as _loop_commands  # noqa: F401  (registers them on app)
 from ftsweep.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -18,6 +18,7 @@ import typer
 from typer import _click as click  # typer 0.29 vendors click; pinned <0.30 in pyproject
 from typer.core import TyperCommand
 
+from ftsweep.api.names import METHODS, MethodName
 from ftsweep.errors import FtsweepError
 
 __all__ = ["app", "main"]
@@ -113,12 +114,6 @@ def _options(
     """Plan, run and learn from hyperparameter sweeps of fine-tuning jobs."""
 
 
-class Method(enum.StrEnum):
-    supervised = "supervised"
-    dpo = "dpo"
-    reinforcement = "reinforcement"
-
-
 class PlanFormat(enum.StrEnum):
     table = "table"
     jsonl = "jsonl"
@@ -144,20 +139,20 @@ def init(
         Path, typer.Argument(metavar="FILE", help="Where to write the sweep file (.yaml).")
     ],
     method: Annotated[
-        Method,
+        MethodName,
         typer.Option(
             "--method",
             "-m",
             metavar="METHOD",
-            help="Fine-tuning method: supervised, dpo or reinforcement.",
+            help=f"Fine-tuning method: {', '.join(METHODS[:-1])} or {METHODS[-1]}.",
         ),
-    ] = Method.supervised,
+    ] = "supervised",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter sweep file for a method."""
     from ftsweep.cli.commands import write_starter
 
-    write_starter(path, method.value, force=force)
+    write_starter(path, method, force=force)
     typer.echo(
         f"wrote {path}: replace its REPLACE-ME placeholders, then run `ftsweep validate {path}`",
         err=True,

@@ -55,7 +55,7 @@ def show_plan(
         from ftsweep.cli.render import plan_table
 
         shown = plan(sweep, limit if limit is not None else TABLE_ROWS)
-        total = sweep.max_trials  # the whole plan's size (None: endless), not the --limit
+        total = sweep.plan_size  # the whole plan's size (None: endless), not the --limit
         plan_table(shown, total=total, output=output, wide=wide)
         return
     trials = plan(sweep, limit)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ftsweep.cli.app import Command, SweepPath, app, reports_errors
-from ftsweep.cli.study import Storage
+from ftsweep.cli.loop import Storage
 
 if TYPE_CHECKING:
     from ftsweep.study.store.doctor import JournalReport, Repair

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ftsweep.api.hyperparameters import AUTO
+from ftsweep.api.job_object import DATA_FILES, JobInfo
 from ftsweep.errors import Problem, ResultsError
 from ftsweep.study.feedback import TellReport, job_of, outcome_of, plan_tell
-from ftsweep.study.jobs import DATA_FILES, JobInfo
 from ftsweep.study.records import Create, State, TrialRecord, Write
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.jobs import trial_key

@@ -8,7 +8,7 @@
 - JSONL: one JSON object per line, a result row with the same fields or a `fine_tuning.job`.
 - JSON: one job object or row, a list of them, or a `jobs.list` page (`{"object": "list", ...}`).
 - A job's per-step result CSV (a `step` column and no column naming a trial, maybe base64): each
-  objective metric is reduced over the steps (`ftsweep.study.jobs`), making one succeeded `Result`
+  objective metric is reduced over the steps (`ftsweep.study.steps`), making one succeeded `Result`
   for the trial passed as `trial`.
 
 Statuses: a row without one that carries its metrics succeeded; `failed` and `cancelled` rows
@@ -28,15 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftsweep._bulk import bulk
+from ftsweep.api.job_object import JobInfo, error_text, load_job
 from ftsweep.errors import Problem, ResultsError
-from ftsweep.study.jobs import (
-    JobInfo,
-    error_text,
-    load_job,
-    reduce_steps,
-    step_values,
-    unwrap_base64,
-)
 from ftsweep.study.rows import (
     ID_FIELDS,
     NO_TRIAL,
@@ -49,6 +42,7 @@ from ftsweep.study.rows import (
     capped,
     row_result,
 )
+from ftsweep.study.steps import reduce_steps, step_values, unwrap_base64
 from ftsweep.sweep.spec import Objective
 
 __all__ = ["JobInfo", "Result", "TrialRef", "parse_job", "read_results", "reduce_steps"]

@@ -16,19 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from ftsweep.api.job_object import Finished, Hyperparameters, JobInfo, error_text
 from ftsweep.errors import Problem
-from ftsweep.study.jobs import (
-    COUNT_RULE,
-    METRIC_RULE,
-    Finished,
-    Hyperparameters,
-    JobInfo,
-    error_text,
-    finite,
-    metric_cell,
-    present,
-    whole,
-)
+from ftsweep.study.cells import finite, metric_cell, present, whole
+from ftsweep.study.steps import COUNT_RULE, METRIC_RULE
 from ftsweep.sweep.spec import Objective
 
 __all__ = [

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ftsweep.api.hyperparameters import RULES
+from ftsweep.api.names import METHODS
 from ftsweep.errors import Problem, SweepFileError
 from ftsweep.sweep.document import Positions, parse_document, read_document
 from ftsweep.sweep.parse import RANGE_KEYS, parse_space
 from ftsweep.sweep.space import Space
 from ftsweep.sweep.spec import Objective, SweepSpec
-from ftsweep.sweep.templates import check_templates
+from ftsweep.sweep.templates import check_suffix_and_metadata
 
 if TYPE_CHECKING:
     from ftsweep.api.graders import Grader
@@ -55,8 +56,9 @@ class Sweep:
         return self.spec.objectives
 
     @property
-    def max_trials(self) -> int | None:
-        """How many trials the sweep may hand out at most (None: no bound)."""
+    def plan_size(self) -> int | None:
+        """How many trials the whole plan holds: the sweep file's `max_trials` or the size of
+        a finite space, whichever is smaller (None: the plan never ends)."""
         bounds = [b for b in (self.spec.max_trials, self.space.size) if b is not None]
         return min(bounds) if bounds else None
 
@@ -83,7 +85,7 @@ def _build(data: Any, positions: Positions, file: str) -> Sweep:
     except ValidationError as exc:
         problems += _from_pydantic(exc)
     grader, response_format = _grader(data, problems), _response_format(data, problems)
-    method = data.get("method") if data.get("method") in _METHODS else None
+    method = data.get("method") if data.get("method") in METHODS else None
     space, space_problems = parse_space(
         data.get("space"), method, data.get("zip"), model_fixed=bool(data.get("model"))
     )
@@ -122,7 +124,6 @@ def _response_format(data: Mapping[str, Any], problems: list[Problem]) -> Respon
         return None
 
 
-_METHODS = ("supervised", "dpo", "reinforcement")
 
 
 def _cross_checks(
@@ -148,7 +149,7 @@ def _space_checks(
     if space is not None and data.get("strategy") == "grid" and not space.finite:
         problems += _infinite_dimensions(space)
     if spec is not None and space is not None:
-        problems += check_templates(spec, space)
+        problems += check_suffix_and_metadata(spec, space)
     return problems
 
 

@@ -64,7 +64,7 @@ def plan(sweep: Sweep, limit: int | None = None) -> Plan:
     """The trials `sweep` would run: all of them, at most `max_trials`, or at most `limit`."""
     if limit is not None and not 0 <= limit <= sys.maxsize:
         raise PlanError(f"limit must be 0 to {sys.maxsize:,}, got {limit:,}")
-    bounds = [b for b in (limit, sweep.max_trials) if b is not None]
+    bounds = [b for b in (limit, sweep.plan_size) if b is not None]
     if not bounds:
         raise PlanError(
             f"{sweep.file}: sweep {sweep.name!r} has continuous ranges and no max_trials, so its "

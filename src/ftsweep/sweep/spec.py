@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from ftsweep.api.common import MAX_SEED, Integration
-from ftsweep.api.hyperparameters import MethodName
+from ftsweep.api.names import MethodName
 
 __all__ = ["KNOWN_METRICS", "MAX_TRIALS", "JobTemplate", "Objective", "StrategyName", "SweepSpec"]
 

@@ -18,19 +18,22 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from ftsweep.sweep.grid import Grid, Permutation
 from ftsweep.sweep.space import ConfigKey, Params, Space, configuration_key
+from ftsweep.sweep.spec import StrategyName
 
 if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["ADAPTIVE", "STATIC", "STRATEGIES", "sequence"]
 
-STATIC = ("grid", "random", "sobol")
-ADAPTIVE = ("tpe", "gp", "cmaes", "nsga2")
-STRATEGIES = STATIC + ADAPTIVE
+#: Every strategy a sweep file may name; the static ones hand out a fixed, seeded sequence, the
+#: adaptive ones ask an Optuna sampler that learns from the told results.
+STRATEGIES: tuple[StrategyName, ...] = get_args(StrategyName)
+STATIC: tuple[StrategyName, ...] = ("grid", "random", "sobol")
+ADAPTIVE = tuple(s for s in STRATEGIES if s not in STATIC)
 _SOBOL_BLOCK = 1024
 
 

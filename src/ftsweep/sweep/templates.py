@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RESERVED_METADATA",
     "USER_METADATA_PAIRS",
-    "check_templates",
+    "check_suffix_and_metadata",
     "placeholders",
     "trial_text",
 ]
@@ -90,7 +90,7 @@ def _check(
         yield Problem(loc, rule, template)
 
 
-def check_templates(spec: SweepSpec, space: Space) -> list[Problem]:
+def check_suffix_and_metadata(spec: SweepSpec, space: Space) -> list[Problem]:
     """Every problem with the job's suffix and metadata, at their longest."""
     widths = _widths(spec, space)
     job = spec.job

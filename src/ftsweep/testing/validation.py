@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from ftsweep.api.names import METHODS
 from ftsweep.testing.errors import Dialect, ServiceError, invalid
 
-METHODS = ("supervised", "dpo", "reinforcement")
 _COMMON = ("n_epochs", "batch_size", "learning_rate_multiplier")
 HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
     "supervised": _COMMON,

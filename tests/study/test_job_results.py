@@ -15,9 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openai.types.fine_tuning import FineTuningJob
 
+from ftsweep.api.job_object import JobInfo, error_text
 from ftsweep.errors import ResultsError
-from ftsweep.study.jobs import JobInfo, error_text, reduce_steps, unwrap_base64, whole
+from ftsweep.study.cells import whole
 from ftsweep.study.results import TrialRef, parse_job
+from ftsweep.study.steps import reduce_steps, unwrap_base64
 from ftsweep.sweep.spec import Objective
 
 OBJECTIVES = [Objective(metric="full_valid_loss")]

@@ -1,4 +1,4 @@
-"""What the study commands do, between parsing their arguments and exiting."""
+"""What the loop commands do, between parsing their arguments and exiting."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The study commands: ask, tell, import, trials, best, importance."""
+"""The commands of the loop over a sweep's study: ask, tell, import, trials, best, importance."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def ask(
 
     JSONL, one job body per line, to stdout or the --output file.
     """
-    from ftsweep.cli.study_commands import ask_command
+    from ftsweep.cli.loop_actions import ask_command
 
     ask_command(path, n, output=output, storage=storage)
 
@@ -76,7 +76,7 @@ def tell(
     storage: Storage = None,
 ) -> None:
     """Feed results back into the sweep's study."""
-    from ftsweep.cli.study_commands import tell_command
+    from ftsweep.cli.loop_actions import tell_command
 
     tell_command(path, results, trial=trial, force=force, storage=storage)
 
@@ -98,7 +98,7 @@ def import_(
 
     So a sweep starts from the history of jobs already run.
     """
-    from ftsweep.cli.study_commands import import_command
+    from ftsweep.cli.loop_actions import import_command
 
     import_command(path, jobs, force=force, storage=storage)
 
@@ -119,7 +119,7 @@ def trials(
 
     The columns are those of the trials frame, documented in the README.
     """
-    from ftsweep.cli.study_commands import trials_command
+    from ftsweep.cli.loop_actions import trials_command
 
     trials_command(path, format.value, output=output, storage=storage, wide=wide)
 
@@ -131,7 +131,7 @@ def best(path: SweepPath, storage: Storage = None, wide: Wide = False) -> None:
 
     A sweep with several objectives shows its Pareto front: every trial no other beats on all.
     """
-    from ftsweep.cli.study_commands import best_command
+    from ftsweep.cli.loop_actions import best_command
 
     best_command(path, storage=storage, wide=wide)
 
@@ -140,6 +140,6 @@ def best(path: SweepPath, storage: Storage = None, wide: Wide = False) -> None:
 @reports_errors
 def importance(path: SweepPath, storage: Storage = None) -> None:
     """Show Optuna's parameter importances for each objective."""
-    from ftsweep.cli.study_commands import importance_command
+    from ftsweep.cli.loop_actions import importance_command
 
     importance_command(path, storage=storage)
