@@ -9,7 +9,10 @@ The library raises these; only the CLI turns them into a message and an exit cod
     │   ├── NoStudyError   a command that only reads found no study of the sweep in the storage
     │   ├── DamagedStudyError  the study's journal file is damaged (`ftsweep doctor` repairs it)
     │   └── ResultsError   a results file that cannot be told (lists every problem)
-    └── OutputError        an output file that cannot be written
+    ├── OutputError        an output file that cannot be written
+    └── ServiceError       the fine-tuning service cannot be reached or refused a request
+        ├── CredentialsError  no key, or a key the service refuses (names the variable to set)
+        └── RefusedError   the service refused one request (400, 404): its own message
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "CredentialsError",
     "DamagedStudyError",
     "FtsweepError",
     "NoStudyError",
     "OutputError",
     "PlanError",
     "Problem",
+    "RefusedError",
     "ResultsError",
+    "ServiceError",
     "StudyError",
     "SweepFileError",
     "format_location",
@@ -148,3 +154,27 @@ class OutputError(FtsweepError):
     """An output file cannot be written."""
 
     exit_code = 1
+
+
+class ServiceError(FtsweepError):
+    """The fine-tuning service cannot be reached, or answered in a way ftsweep cannot go on
+    from. Messages never hold a key: `scrubbed` takes out every secret the client was given."""
+
+    exit_code = 1
+
+
+class CredentialsError(ServiceError):
+    """No credentials in the environment, or the service refused them."""
+
+    exit_code = 2
+
+
+class RefusedError(ServiceError):
+    """The service refused one request (a job body, a file, a model); `status` is the HTTP
+    status, the message is the service's own."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

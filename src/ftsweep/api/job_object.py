@@ -105,6 +105,8 @@ class JobObject(_Returned):
     seed: int | None = None
     training_file: str | None = None
     validation_file: str | None = None
+    result_files: list[str] | None = None  # null on Azure while there are none
+    user_provided_suffix: str | None = None
 
     @property
     def finished(self) -> Finished | None:

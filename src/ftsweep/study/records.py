@@ -14,8 +14,8 @@ ftsweep works on them and never on Optuna. A record holds what a trial means to 
 - `started`, `completed`: aware UTC times
 
 A write says what should change, not how: `Create`, `Finish`, `Discard`, `RecordJob` (the job
-facts a trial does not hold yet) and `Deliver` (a batch reached its reader). The store applies a
-list of them all or nothing.
+facts a trial does not hold yet), `Deliver` (a batch reached its reader) and `RememberFile` (a
+data file's id on the service, by content). The store applies a list of them all or nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "Discard",
     "Finish",
     "JobRecord",
+    "RememberFile",
     "Scalar",
     "State",
     "TrialRecord",
@@ -64,7 +65,9 @@ class JobRecord:
 
     `status` is the service's own word (`running`, `succeeded`, ...); `resolved` holds the
     hyperparameters as the service resolved them; `created_at` and `finished_at` are the
-    service's Unix times.
+    service's Unix times. `submitter` and `submitted_at` say which process (`host:pid`) set out
+    to create the job and when (Unix time): a trial that has them and no `id` may have a job on
+    the service whose answer was lost, so it is looked up there before another create.
     """
 
     id: str | None = None
@@ -75,6 +78,8 @@ class JobRecord:
     created_at: int | None = None
     finished_at: int | None = None
     resolved: Mapping[str, Scalar] = field(default_factory=dict)
+    submitter: str | None = None
+    submitted_at: int | None = None
 
     def merged(self, newer: JobRecord) -> JobRecord:
         """This record with every fact `newer` knows taking the place of this one's."""
@@ -89,6 +94,8 @@ class JobRecord:
             _newer(newer.created_at, self.created_at),
             _newer(newer.finished_at, self.finished_at),
             {**self.resolved, **newer.resolved} if newer.resolved else self.resolved,
+            _newer(newer.submitter, self.submitter),
+            _newer(newer.submitted_at, self.submitted_at),
         )
 
     def facts(self) -> dict[str, Any]:
@@ -217,5 +224,14 @@ class Deliver:
     batch: str
 
 
-Write = Create | Finish | Discard | RecordJob | Deliver
+@dataclass(frozen=True, slots=True)
+class RememberFile:
+    """A data file was uploaded: its id on the service, by the sha256 of its content, so that
+    every process sharing the study reuses it while the content stays the same."""
+
+    sha256: str
+    file_id: str
+
+
+Write = Create | Finish | Discard | RecordJob | Deliver | RememberFile
 

@@ -18,7 +18,7 @@ from ftsweep.sweep.spec import Objective
 
 __all__ = ["COUNT_RULE", "METRIC_RULE", "Reduce", "reduce_steps", "step_values", "unwrap_base64"]
 
-Numbered = tuple[int, Mapping[str, str]]  # a row and the line it starts on
+Numbered = tuple[int, Mapping[str, object]]  # a row and the line it starts on
 Reduce = Literal["last", "min", "max"]
 
 METRIC_RULE = "must be a finite number (a run that diverged is a failed row)"
@@ -50,7 +50,7 @@ def step_values(
     return values, problems
 
 
-def reduce_steps(rows: Iterable[Mapping[str, str]], metric: str, how: Reduce) -> float | None:
+def reduce_steps(rows: Iterable[Mapping[str, object]], metric: str, how: Reduce) -> float | None:
     """Reduce a metric over per-step rows: `last` is the value at the highest step.
 
     Rows without a value are skipped, `scores.<metric>` counts as `metric`; None when no row has a

@@ -16,7 +16,7 @@ from ftsweep.errors import Problem, SweepFileError
 from ftsweep.sweep.document import Positions, parse_document, read_document
 from ftsweep.sweep.parse import RANGE_KEYS, parse_space
 from ftsweep.sweep.space import Space
-from ftsweep.sweep.spec import Objective, SweepSpec
+from ftsweep.sweep.spec import SECRET_FIELDS, Objective, SweepSpec
 from ftsweep.sweep.templates import check_suffix_and_metadata
 
 if TYPE_CHECKING:
@@ -216,7 +216,9 @@ def _from_pydantic(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[P
     problems = []
     for error in exc.errors(include_url=False):
         loc = _clean_loc(prefix + tuple(error["loc"]))
-        if error["type"] == "extra_forbidden":
+        if error["type"] == "extra_forbidden" and loc and loc[-1] in SECRET_FIELDS:
+            problems.append(Problem(loc, NO_SECRETS))  # the value is a key: never shown
+        elif error["type"] == "extra_forbidden":
             problems.append(Problem(loc, _unknown_key(str(loc[-1]) if loc else "")))
         elif error["type"] == "missing":
             problems.append(Problem(loc, "is required"))
@@ -224,6 +226,12 @@ def _from_pydantic(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[P
             message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
             problems.append(Problem(loc, message, error.get("input")))
     return list(dict.fromkeys(problems))
+
+
+NO_SECRETS = (
+    "a sweep file never holds a key: set OPENAI_API_KEY (OpenAI) or AZURE_OPENAI_API_KEY / "
+    "AZURE_OPENAI_AD_TOKEN (Azure) in the environment"
+)
 
 
 def _unknown_key(key: str) -> str:

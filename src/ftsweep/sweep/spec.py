@@ -26,7 +26,15 @@ from pydantic import (
 from ftsweep.api.common import MAX_SEED, Integration
 from ftsweep.api.names import MethodName
 
-__all__ = ["KNOWN_METRICS", "MAX_TRIALS", "JobTemplate", "Objective", "StrategyName", "SweepSpec"]
+__all__ = [
+    "KNOWN_METRICS",
+    "MAX_TRIALS",
+    "JobTemplate",
+    "Objective",
+    "Service",
+    "StrategyName",
+    "SweepSpec",
+]
 
 StrategyName = Literal["grid", "random", "sobol", "tpe", "gp", "cmaes", "nsga2"]
 Direction = Literal["minimize", "maximize"]
@@ -121,6 +129,29 @@ class JobTemplate(_Strict):
     integrations: tuple[Integration, ...] = ()
 
 
+#: Names a credential might be given under: refused with a pointer to the environment.
+SECRET_FIELDS = ("api_key", "key", "token", "azure_ad_token", "password", "secret")
+
+
+class Service(_Strict):
+    """Where the sweep's jobs run. Never a key: credentials come only from the environment, as
+    the `openai` client reads them (OPENAI_API_KEY; AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN).
+
+    `base_url` is the endpoint (OpenAI: a compatible `/v1` URL; Azure: the resource's
+    `https://NAME.openai.azure.com`); `api_version` chooses Azure's dated API (for example
+    `2025-04-01-preview`) instead of its v1 API; `extra_body` is merged into every job body (Azure
+    may want `trainingType`); `timeout` is how long one request may take (s); `poll_interval`
+    how often `sync --wait` and `run` look at running jobs (s).
+    """
+
+    provider: Literal["openai", "azure"] = "openai"
+    base_url: NonEmpty | None = None
+    api_version: NonEmpty | None = None
+    extra_body: dict[NonEmpty, Any] = Field(default_factory=dict)
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    poll_interval: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+
 class SweepSpec(_Strict):
     """A sweep file, field by field (the space still raw)."""
 
@@ -145,6 +176,7 @@ class SweepSpec(_Strict):
         | None
     ) = None
     job: JobTemplate = Field(default_factory=JobTemplate)
+    service: Service = Field(default_factory=Service)
     grader: Any = None  # checked by ftsweep.sweep.load, which builds grader models only if needed
     response_format: Any = None
 

@@ -7,8 +7,9 @@ configuration they stand for. So every trial carries, besides its parameters:
 - `config.<dimension>`: the configuration, every dimension (fixed and zipped ones too), as
   requested; "auto" is the string "auto". Set when the trial is created.
 - `job.id`, `job.status` (the service's own word), `job.trained_tokens`,
-  `job.fine_tuned_model`, `job.error`, `job.created_at`, `job.finished_at` (Unix times): the
-  trial's job, set by `tell` and `import` (`JobRecord` in `ftsweep.study.records`).
+  `job.fine_tuned_model`, `job.error`, `job.created_at`, `job.finished_at` (Unix times),
+  `job.submitter` and `job.submitted_at` (who set out to create it, when): the trial's job, set
+  by `submit`, `sync`, `tell` and `import` (`JobRecord` in `ftsweep.study.records`).
 - `resolved.<hyperparameter>`: the hyperparameters as the service resolved them.
 
 An attribute is written only once known, so a tell writes one journal record per new fact.
@@ -46,10 +47,17 @@ _JOB = {
     "error": "job.error",
     "created_at": "job.created_at",
     "finished_at": "job.finished_at",
+    "submitter": "job.submitter",
+    "submitted_at": "job.submitted_at",
 }
 _FIELDS = {attr: name for name, attr in _JOB.items()}
 _LEGACY = {"job_id": "id", "job_status": "status"}  # the nested dict's names that differ
-_TYPES: dict[str, type] = {"trained_tokens": int, "created_at": int, "finished_at": int}
+_TYPES: dict[str, type] = {
+    "trained_tokens": int,
+    "created_at": int,
+    "finished_at": int,
+    "submitted_at": int,
+}
 
 
 def config_attrs(params: Mapping[str, Scalar]) -> dict[str, Scalar]:

@@ -12,15 +12,16 @@ trial of the sweep as a frozen `TrialRecord`; `TrialStore.apply` applies a list 
 Writers hold the study's lock (`lock`), so no two processes hand out or tell at once. Readers
 need none: a trial is never seen half written. Trial attributes ftsweep keeps (system
 attributes, `ftsweep:` prefixed): `position`, `discarded`, `origin`, `supersedes`, `pending`;
-study attributes: the space and objectives the study was made with, and delivered batches.
+study attributes: the space and objectives the study was made with, delivered batches, and the
+ids of uploaded data files by content.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from ftsweep.study.records import (
     Discard,
     Finish,
     RecordJob,
+    RememberFile,
     State,
     TrialRecord,
     Write,
@@ -57,16 +59,19 @@ ORIGIN = "ftsweep:origin"
 SUPERSEDES = "ftsweep:supersedes"
 PENDING = "ftsweep:pending"
 DELIVERED = "ftsweep:delivered:"  # + the batch's id: a study system attribute
+FILE = "ftsweep:file:"  # + a data file's sha256: its id on the service
 STUDY_SPACE = "ftsweep:distributions"
 STUDY_OBJECTIVES = "ftsweep:objectives"
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The sweep's trials, in number order, and the batches known to have been delivered."""
+    """The sweep's trials, in number order, the batches known to have been delivered, and the
+    ids of the data files uploaded for the sweep, by the sha256 of their content."""
 
     trials: list[TrialRecord]
     delivered: frozenset[str]
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 class TrialStore:
@@ -136,7 +141,8 @@ class TrialStore:
         trials = storage.get_all_trials(study_id, deepcopy=False)
         self._frozen = {t.number: t for t in trials}
         delivered = frozenset(k.removeprefix(DELIVERED) for k in attrs if k.startswith(DELIVERED))
-        return Snapshot([self._record(t) for t in trials], delivered)
+        files = {k.removeprefix(FILE): str(v) for k, v in attrs.items() if k.startswith(FILE)}
+        return Snapshot([self._record(t) for t in trials], delivered, files)
 
     def _open_for_reading(self) -> BaseStorage:
         storage = self.__dict__.get("storage")  # one opened to write reads as well
@@ -261,6 +267,8 @@ class TrialStore:
         for write in writes:
             if isinstance(write, Deliver):
                 storage.set_study_system_attr(study_id, DELIVERED + write.batch, True)
+            elif isinstance(write, RememberFile):
+                storage.set_study_system_attr(study_id, FILE + write.sha256, write.file_id)
         return created
 
     def _record_job(self, updates: Any, trial_id: int, write: RecordJob) -> None:

@@ -1,0 +1,204 @@
+"""What the service commands do, between parsing their arguments and exiting.
+
+Progress goes to stderr: a live table (one line per job: trial, status, elapsed, metric) when
+stderr is a terminal, one plain line per look at the service otherwise. Ctrl-C while waiting
+stops the command and loses nothing: every job and result is stored as soon as it is known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from ftsweep.cli.loop_actions import NOTHING_TO_HAND_OUT, _study
+
+if TYPE_CHECKING:
+    from ftsweep.provider.backend import Backend
+    from ftsweep.provider.submit import SubmitReport
+    from ftsweep.provider.sync import JobView, SyncReport
+    from ftsweep.study.sweep_study import SweepStudy
+
+__all__ = ["cancel_command", "run_command", "submit_command", "sync_command"]
+
+#: The exit code of a command stopped by Ctrl-C.
+INTERRUPTED = 130
+
+
+def _say(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def _backend(study: SweepStudy, provider: str | None) -> Backend:
+    from ftsweep.provider.connect import connect
+
+    return connect(study.sweep.spec.service, provider)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def _interruptible(name: str) -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        _say(
+            f"{name}: stopped; jobs on the service keep running and nothing is lost "
+            "(run the command again, or `ftsweep sync`, to carry on)"
+        )
+        raise typer.Exit(INTERRUPTED) from None
+
+
+def submit_command(
+    path: Path,
+    batch: Path | None,
+    n: int | None,
+    *,
+    parallel: int,
+    provider: str | None,
+    storage: str | None,
+) -> None:
+    from ftsweep.provider.submit import submit
+
+    with _study(path, storage) as study, _interruptible(study.name):
+        backend = _backend(study, provider)
+        report = submit(study, backend, count=n, batch=batch, parallel=parallel, say=_say)
+    _print_submit(study.name, report)
+    if report.refused:
+        raise typer.Exit(1)
+    if n is not None and not report.submitted:
+        raise typer.Exit(NOTHING_TO_HAND_OUT)
+
+
+def _print_submit(name: str, report: SubmitReport) -> None:
+    for key, why in report.skipped:
+        _say(f"{key}: skipped, {why}")
+    parts = [
+        f"{len(report.created)} job(s) created",
+        f"{len(report.found)} found already on the service",
+        f"{len(report.refused)} refused",
+        f"{len(report.skipped)} skipped",
+    ]
+    short = f" ({report.shortfall.reason})" if report.shortfall else ""
+    asked = f"; {report.asked} new trial(s) asked{short}" if report.asked or short else ""
+    _say(f"{name}: {', '.join(parts)}{asked}")
+
+
+def sync_command(
+    path: Path, *, wait: bool, interval: float | None, provider: str | None, storage: str | None
+) -> None:
+    from ftsweep.provider.sync import sync
+
+    with _study(path, storage) as study, _interruptible(study.name):
+        backend = _backend(study, provider)
+        pause = interval or study.sweep.spec.service.poll_interval
+        with _view(study) as show:
+            while True:
+                report = sync(study, backend)
+                show(report)
+                if not wait or not report.running:
+                    break
+                time.sleep(pause)
+    _print_sync(study.name, report)
+
+
+def _print_sync(name: str, report: SyncReport) -> None:
+    for note in report.notes:
+        _say(f"note: {note}")
+    told = report.told
+    failed = f" ({told.failed} failed)" if told.failed else ""
+    _say(
+        f"{name}: {len(report.jobs)} job(s) seen, {report.running} running; "
+        f"{told.finished} trial(s) finished{failed}, {told.updated} updated"
+    )
+
+
+def cancel_command(
+    path: Path, keys: list[str], all_: bool, *, provider: str | None, storage: str | None
+) -> None:
+    from ftsweep.errors import StudyError
+    from ftsweep.provider.run import cancel
+
+    if bool(keys) == all_:
+        raise StudyError("name the trials whose jobs to cancel, or give --all (not both)")
+    with _study(path, storage) as study:
+        report = cancel(study, _backend(study, provider), keys)
+    for key, job_id, status in report.cancelled:
+        _say(f"{key}: {job_id} {status}")
+    for key in report.not_running:
+        _say(f"{key}: no running job")
+    _say(f"{study.name}: {len(report.cancelled)} job(s) cancelled")
+
+
+def run_command(
+    path: Path, *, parallel: int, interval: float | None, provider: str | None, storage: str | None
+) -> None:
+    from ftsweep.provider.run import run
+
+    with _study(path, storage) as study, _interruptible(study.name):
+        backend = _backend(study, provider)
+        pause = interval or study.sweep.spec.service.poll_interval
+        with _view(study) as show:
+            report = run(
+                study,
+                backend,
+                parallel=parallel,
+                interval=pause,
+                on_sync=show,
+                on_submit=_print_refused,
+            )
+    _say(
+        f"{study.name}: done ({report.ended}); {report.submitted} job(s) submitted, "
+        f"{report.refused} refused, in {report.rounds} round(s)"
+    )
+
+
+def _print_refused(report: SubmitReport) -> None:
+    for key, why in report.refused:
+        _say(f"{key}: refused: {why}")
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _view(study: SweepStudy) -> Iterator[Callable[[SyncReport], None]]:
+    """A callable that shows each sync: a live table on a terminal, plain lines otherwise."""
+    metric = study.sweep.objectives[0].metric
+    if not sys.stderr.isatty():
+        yield lambda report: _say(_line(study.name, report))
+        return
+    from rich.console import Console
+    from rich.live import Live
+
+    with Live(console=Console(stderr=True), refresh_per_second=2, transient=False) as live:
+        yield lambda report: live.update(_table(study.name, report, metric))
+
+
+def _line(name: str, report: SyncReport) -> str:
+    counts = Counter(job.status for job in report.jobs)
+    parts = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    return f"{time.strftime('%H:%M:%S')} {name}: {parts or 'no job in flight'}"
+
+
+def _table(name: str, report: SyncReport, metric: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=_line(name, report), title_justify="left")
+    for column in ("trial", "status", "elapsed", metric):
+        table.add_column(column)
+    for job in report.jobs:
+        value = f"{job.values[0]:.6g}" if job.values else ""
+        table.add_row(job.key, job.status, _elapsed(job), value)
+    return table
+
+
+def _elapsed(job: JobView) -> str:
+    if job.created_at is None:
+        return ""
+    seconds = int((job.finished_at or time.time()) - job.created_at)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

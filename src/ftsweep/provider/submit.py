@@ -1,0 +1,361 @@
+"""Create the jobs of a sweep's trials on a backend: each trial gets one job, never two.
+
+How "never two" holds, whatever is killed when:
+
+1. Under the study's lock, `submit` *claims* the trials it will submit: it records on each one
+   who (`host:pid`) sets out to create its job, and when. Trials another live process claimed
+   are left to it; a claim whose process is gone (this host: its pid is dead; another host:
+   older than `LEASE`) is taken over.
+2. A trial that was claimed before, or asked by someone else (`ask` wrote its body to a file, and
+   the body may have been sent by hand), may already have a job: the sweep's jobs are listed
+   once, and a job carrying the trial's key (created after the trial was) is linked, not made
+   again. A trial this very command just asked cannot have a job yet and is not looked up.
+3. A create is sent once, with the client's retries off. When its answer is lost (dropped
+   connection, timeout, 5xx, 429), the trial's job is looked up before the create is sent
+   again. The id of each job is stored on its trial as soon as it is known.
+
+A body the service refuses (400) fails its trial with the service's message; the others go on.
+Refused credentials stop the command (nothing more is sent).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ftsweep.api.job_object import JobObject, error_text, load_job
+from ftsweep.errors import RefusedError, ServiceError, StudyError
+from ftsweep.provider.backend import Backend, Transient, TrialJob
+from ftsweep.provider.files import upload_data_files, with_files
+from ftsweep.provider.retry import Retry
+from ftsweep.study.batch import Shortfall
+from ftsweep.study.delivery import LEASE
+from ftsweep.study.records import Finish, JobRecord, RecordJob, State, TrialRecord, Write
+from ftsweep.study.sweep_study import SweepStudy
+
+__all__ = ["SKEW", "SubmitReport", "job_record", "submit", "submitter"]
+
+#: How much earlier than its trial a job may say it was created and still be the trial's
+#: (clocks of this machine and of the service disagree by this much at most).
+SKEW = 600
+
+
+def submitter() -> str:
+    """Who this process is, as a claim names it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class SubmitReport:
+    """What one `submit` did: jobs created, jobs found already there (linked), trials the
+    service refused (failed, with its message), trials left to another process."""
+
+    asked: int = 0
+    created: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    shortfall: Shortfall | None = None
+
+    @property
+    def submitted(self) -> int:
+        return len(self.created) + len(self.found)
+
+
+def job_record(job: JobObject) -> JobRecord:
+    """What a job object says of a trial's job."""
+    _, resolved, _ = load_job(job.model_dump(mode="json"))
+    return JobRecord(
+        id=job.id,
+        status=job.status,
+        trained_tokens=job.trained_tokens,
+        fine_tuned_model=job.fine_tuned_model or None,
+        error=error_text(job.error),
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        resolved=dict(resolved),
+    )
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    trial: TrialRecord
+    body: dict[str, Any]
+    look_up: bool  # it may have a job already
+
+
+def submit(
+    study: SweepStudy,
+    backend: Backend,
+    *,
+    count: int | None = None,
+    batch: Path | None = None,
+    parallel: int = 4,
+    retry: Retry | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> SubmitReport:
+    """Create the jobs of the sweep's trials that have none: `count` new trials asked now (the
+    unsubmitted ones left by an earlier submit count towards it first), the trials whose bodies
+    `batch` holds, or (neither given) every trial that has no job yet."""
+    _check_backend(study, backend)
+    retry = retry or Retry()
+    ids = upload_data_files(study, backend, say=say)
+    report = SubmitReport()
+    claimed = _claim(study, count, _batch_keys(study, batch), report)
+    if not claimed:
+        return report
+    existing = _existing(study, backend, claimed)
+    bodies = {c.trial.number: _body(study, c.body, ids) for c in claimed}
+    todo: list[_Claimed] = []
+    for item in claimed:
+        job = existing.get(item.trial.key) if item.look_up else None
+        if job is not None:
+            _store(study, item.trial, job)
+            report.found.append(item.trial.key)
+        else:
+            todo.append(item)
+    _create_all(study, backend, todo, bodies, parallel, retry, report, say)
+    return report
+
+
+def _check_backend(study: SweepStudy, backend: Backend) -> None:
+    suffix = study.sweep.spec.job.suffix or ""
+    if not backend.keeps_metadata and "{trial}" not in suffix:
+        raise ServiceError(
+            f"{study.sweep.file}: {backend.describe()} keeps no job metadata, so ftsweep finds a "
+            "trial's job by its suffix: put {trial} in job.suffix (Azure allows 18 characters), "
+            "or use Azure's v1 API (no api_version)"
+        )
+
+
+def _body(study: SweepStudy, body: Mapping[str, Any], ids: Mapping[str, str]) -> dict[str, Any]:
+    extra = study.sweep.spec.service.extra_body
+    return {**with_files(body, ids), **extra}
+
+
+# -- which trials ------------------------------------------------------------------------
+
+
+def _batch_keys(study: SweepStudy, batch: Path | None) -> list[str] | None:
+    """The trial keys of a batch file's bodies, each checked to be a trial of this sweep."""
+    if batch is None:
+        return None
+    try:
+        lines = batch.read_bytes().splitlines()
+    except OSError as exc:
+        raise StudyError(f"{batch}: cannot be read: {exc.strerror}") from None
+    keys: list[str] = []
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            body = orjson.loads(line)
+            key = body["metadata"]["ftsweep_trial"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise StudyError(
+                f"{batch}:{line_number}: not a job body ftsweep wrote (no metadata.ftsweep_trial)"
+            ) from None
+        if study.number_of(str(key)) is None:
+            raise StudyError(f"{batch}:{line_number}: {key!r} is no trial of sweep {study.name}")
+        keys.append(str(key))
+    return keys
+
+
+def _claim(
+    study: SweepStudy, count: int | None, keys: list[str] | None, report: SubmitReport
+) -> list[_Claimed]:
+    """Claim the trials to submit (see the module docstring), under the study's lock."""
+    me, now = submitter(), int(time.time())
+    store = study.store
+    with store.lock():
+        trials = store.load(write=True).trials
+        by_key = {t.key: t for t in trials if t.live and not t.foreign}
+        if keys is not None:
+            chosen = _named(study, by_key, keys, report)
+        else:
+            chosen = [t for t in by_key.values() if _unsubmitted(t, report)]
+        claimed = [_Claimed(t, study.renderer.body(t.number, t.params or {}), True) for t in chosen]
+        if count is not None and count > len(claimed):
+            asked = study.ask(count - len(claimed))
+            report.asked, report.shortfall = len(asked), asked.shortfall
+            fresh = {t.number: t for t in store.load(write=True).trials}
+            claimed += [_Claimed(fresh[a.number], a.body, False) for a in asked]
+        elif count is not None:
+            claimed = claimed[:count]
+        claim = JobRecord(submitter=me, submitted_at=now)
+        store.apply([RecordJob(c.trial.number, claim) for c in claimed])
+    return claimed
+
+
+def _named(
+    study: SweepStudy, by_key: Mapping[str, TrialRecord], keys: Sequence[str], report: SubmitReport
+) -> list[TrialRecord]:
+    chosen: list[TrialRecord] = []
+    for key in dict.fromkeys(keys):
+        trial = by_key.get(key)
+        if trial is None:
+            raise StudyError(f"{key}: the study of sweep {study.name} holds no such live trial")
+        if _unsubmitted(trial, report):
+            chosen.append(trial)
+    return chosen
+
+
+def _unsubmitted(trial: TrialRecord, report: SubmitReport) -> bool:
+    """Whether a trial needs a job: running, without one, and not claimed by a live process."""
+    if trial.state != State.RUNNING or trial.job.id is not None:
+        return False
+    if trial.pending is not None and trial.pending.get("batch") is not None and trial.job.id:
+        return False
+    claim, since = trial.job.submitter, trial.job.submitted_at
+    if claim is None or claim == submitter() or _gone(claim, since):
+        return True
+    report.skipped.append((trial.key, f"being submitted by {claim}"))
+    return False
+
+
+def _gone(claim: str, since: int | None) -> bool:
+    """Whether the process that claimed a trial can no longer be creating its job."""
+    host, _, pid = claim.rpartition(":")
+    if host == socket.gethostname():
+        return not pid.isdigit() or not _alive(int(pid))
+    return since is None or time.time() - since > LEASE.total_seconds()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _existing(
+    study: SweepStudy, backend: Backend, claimed: Sequence[_Claimed]
+) -> dict[str, JobObject]:
+    """The jobs already on the service for the claimed trials that may have one, by key (one
+    paged listing of the sweep's jobs, back to the oldest such trial)."""
+    wanted = {c.trial.key: c for c in claimed if c.look_up}
+    if not wanted:
+        return {}
+    since = min(_since(c.trial) for c in wanted.values())
+    found: dict[str, JobObject] = {}
+    for job in backend.jobs(study.name, since):
+        key = _key_of(study, backend, job, wanted)
+        if key is not None and key not in found and (job.created_at or 0) >= _since(
+            wanted[key].trial
+        ):
+            found[key] = job
+    return found
+
+
+def _key_of(
+    study: SweepStudy, backend: Backend, job: JobObject, wanted: Mapping[str, _Claimed]
+) -> str | None:
+    if backend.keeps_metadata:
+        return job.key if job.key in wanted else None
+    for key, item in wanted.items():
+        if job.user_provided_suffix is not None and job.user_provided_suffix == item.body.get(
+            "suffix"
+        ):
+            return key
+    return None
+
+
+def _since(trial: TrialRecord) -> int:
+    started = trial.started or datetime.now(UTC)
+    return int(started.timestamp()) - SKEW
+
+
+# -- creating ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    trial: TrialRecord
+    job: JobObject | None = None
+    found: bool = False
+    refused: str | None = None
+
+
+def _create_all(
+    study: SweepStudy,
+    backend: Backend,
+    todo: Sequence[_Claimed],
+    bodies: Mapping[int, dict[str, Any]],
+    parallel: int,
+    retry: Retry,
+    report: SubmitReport,
+    say: Callable[[str], None],
+) -> None:
+    """Create the jobs, `parallel` at a time; each outcome is stored as it comes in."""
+    if not todo:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="submit") as pool:
+        futures: set[Future[_Outcome]] = {
+            pool.submit(_create_one, study.name, backend, c, bodies[c.trial.number], retry)
+            for c in todo
+        }
+        try:
+            while futures:
+                done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                _record(study, [f.result() for f in done], report, say)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _create_one(
+    sweep: str, backend: Backend, item: _Claimed, body: dict[str, Any], retry: Retry
+) -> _Outcome:
+    trial = TrialJob(item.trial.key, body.get("suffix"), _since(item.trial))
+    for attempt in retry.tries():
+        try:
+            return _Outcome(item.trial, backend.create(body))
+        except Transient as error:
+            found = retry.call(lambda: backend.find(sweep, trial))  # the answer may be lost
+            if found is not None:
+                return _Outcome(item.trial, found, found=True)
+            retry.sleep(retry.waits(error, attempt))
+        except RefusedError as error:
+            return _Outcome(item.trial, refused=str(error))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record(
+    study: SweepStudy,
+    outcomes: Iterable[_Outcome],
+    report: SubmitReport,
+    say: Callable[[str], None],
+) -> None:
+    writes: list[Write] = []
+    for outcome in outcomes:
+        key = outcome.trial.key
+        if outcome.job is not None:
+            writes.append(RecordJob(outcome.trial.number, job_record(outcome.job)))
+            (report.found if outcome.found else report.created).append(key)
+            say(f"{key}: {'found' if outcome.found else 'created'} {outcome.job.id}")
+        else:
+            why = f"the service refused the job: {outcome.refused}"
+            writes.append(RecordJob(outcome.trial.number, JobRecord(error=why)))
+            writes.append(Finish(outcome.trial.number, State.FAIL))
+            report.refused.append((key, str(outcome.refused)))
+            say(f"{key}: {why}")
+    with study.store.lock():  # only this process writes these trials' jobs: no reload
+        study.store.apply(writes)
+
+
+def _store(study: SweepStudy, trial: TrialRecord, job: JobObject) -> None:
+    with study.store.lock():
+        study.store.apply([RecordJob(trial.number, job_record(job))])

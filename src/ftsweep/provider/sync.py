@@ -1,0 +1,179 @@
+"""Pull a sweep's jobs from its backend and tell the study what they report.
+
+`sync` reads the sweep's jobs page by page (one listing, not one request per job, since the
+list carries status, resolved hyperparameters, trained tokens and result files), matches each
+to its trial (by the job id stored at submission; by the key in its metadata, or its suffix on
+Azure's dated API, for a trial whose create answer was lost), reads the per-step metrics of
+each job that succeeded since the last sync, reduces them with the objective's `reduce`, and
+tells the study through the same path as `ftsweep tell`: syncing twice changes nothing. Failed
+and cancelled jobs fail their trials, with the job's error. Jobs that name no trial of the study
+(created outside ftsweep) are left alone: `ftsweep import` is for those.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ftsweep.api.job_object import JobObject
+from ftsweep.errors import ResultsError
+from ftsweep.provider.backend import Backend
+from ftsweep.provider.submit import SKEW
+from ftsweep.study.feedback import TellReport, plan_tell
+from ftsweep.study.records import State, TrialRecord
+from ftsweep.study.results import parse_job
+from ftsweep.study.rows import Result
+from ftsweep.study.steps import reduce_steps
+from ftsweep.study.sweep_study import SweepStudy
+
+__all__ = ["JobView", "SyncReport", "in_flight", "sync"]
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One job as the last sync saw it, for progress views."""
+
+    key: str
+    job_id: str | None
+    status: str
+    created_at: int | None
+    finished_at: int | None
+    values: tuple[float, ...] | None
+
+
+@dataclass
+class SyncReport:
+    """What a sync saw and told: the jobs it matched, the tell's own report, and notes (a job
+    that succeeded but reports no objective metric, say)."""
+
+    jobs: list[JobView] = field(default_factory=list)
+    told: TellReport = field(default_factory=TellReport)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def running(self) -> int:
+        """Jobs not finished yet."""
+        return sum(1 for j in self.jobs if j.status not in ("succeeded", "failed", "cancelled"))
+
+
+def in_flight(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """The trials whose job may still change: running, with a job or a claim to one."""
+    return [
+        t
+        for t in trials
+        if t.live and t.state == State.RUNNING and (t.job.id or t.job.submitter)
+    ]
+
+
+def sync(
+    study: SweepStudy, backend: Backend, *, say: Callable[[str], None] = lambda _: None
+) -> SyncReport:
+    """Bring the study up to date with its jobs on `backend`; see the module docstring."""
+    trials = study.trials()
+    scope = in_flight(trials)
+    report = SyncReport()
+    if not scope:
+        return report
+    matched = _match(study, backend, scope)
+    results = [
+        _result(study, backend, trial, job, i, report)
+        for i, (trial, job) in enumerate(matched, start=1)
+    ]
+    with study.store.lock():
+        trials = study.store.load(write=True).trials
+        told, writes = plan_tell(study.sweep, trials, results, force=False)
+        study.store.apply(writes)
+    report.told = told
+    values = {t.number: t.values for t in trials}
+    for trial, job in matched:
+        report.jobs.append(_view(trial, job, values.get(trial.number)))
+    for trial in scope:
+        if trial.number not in {t.number for t, _ in matched}:
+            report.jobs.append(JobView(trial.key, trial.job.id, "submitting", None, None, None))
+    return report
+
+
+def _match(
+    study: SweepStudy, backend: Backend, scope: list[TrialRecord]
+) -> list[tuple[TrialRecord, JobObject]]:
+    """Each trial in `scope` with its job as the service reports it now."""
+    by_id = {t.job.id: t for t in scope if t.job.id}
+    lost = {t.key: t for t in scope if not t.job.id}
+    suffixes = {_suffix(study, t): t for t in lost.values()} if not backend.keeps_metadata else {}
+    since = min(_since(t) for t in scope)
+    found: dict[int, tuple[TrialRecord, JobObject]] = {}
+    for job in backend.jobs(study.name, since):
+        trial = by_id.get(job.id) or _lost_trial(job, lost, suffixes, backend.keeps_metadata)
+        if trial is not None and trial.number not in found:
+            found[trial.number] = (trial, job)
+    for job_id, trial in by_id.items():
+        if trial.number not in found:  # not listed (older than the scan, or a list that lags)
+            found[trial.number] = (trial, backend.job(job_id))
+    return sorted(found.values(), key=lambda pair: pair[0].number)
+
+
+def _lost_trial(
+    job: JobObject,
+    lost: Mapping[str, TrialRecord],
+    suffixes: Mapping[str | None, TrialRecord],
+    keeps_metadata: bool,
+) -> TrialRecord | None:
+    """The trial whose create answer was lost that `job` is the job of, if any."""
+    trial = lost.get(job.key or "") if keeps_metadata else suffixes.get(job.user_provided_suffix)
+    if trial is None or (job.created_at or 0) < _since(trial):
+        return None
+    return trial
+
+
+def _suffix(study: SweepStudy, trial: TrialRecord) -> str | None:
+    suffix = study.renderer.body(trial.number, trial.params or {}).get("suffix")
+    return str(suffix) if suffix is not None else None
+
+
+def _since(trial: TrialRecord) -> int:
+    moments = [trial.job.submitted_at, trial.job.created_at]
+    if trial.started is not None:
+        moments.append(int(trial.started.timestamp()))
+    known = [m for m in moments if m is not None]
+    return (min(known) if known else 0) - SKEW
+
+
+def _result(
+    study: SweepStudy,
+    backend: Backend,
+    trial: TrialRecord,
+    job: JobObject,
+    row: int,
+    report: SyncReport,
+) -> Result:
+    """What the job says of its trial, with its reduced metrics once it has succeeded."""
+    data: dict[str, Any] = job.model_dump(mode="json")
+    try:
+        result = parse_job(data, backend.describe(), row)
+    except ResultsError as error:  # a job object ftsweep cannot read: record status only
+        report.notes.append(f"{trial.key}: job {job.id}: {error}")
+        result = parse_job({"id": job.id, "model": job.model, "status": job.status}, "", row)
+    result = dataclasses.replace(result, key=trial.key, trial=None)
+    if job.finished != "succeeded":
+        return result
+    metrics = [o.metric for o in study.sweep.objectives]
+    rows = backend.steps(job, [m for m in metrics if m != "trained_tokens"])
+    values: dict[str, float] = {}
+    for objective in study.sweep.objectives:
+        if objective.metric == "trained_tokens":
+            continue
+        value = reduce_steps(rows, objective.metric, objective.reduce)
+        if value is None:
+            # The sweep cannot learn from it: the trial fails (a `tell --force` can still
+            # give its result), so that waiting for the sweep ends.
+            why = f"the job succeeded but reports no {objective.metric}"
+            report.notes.append(f"{trial.key}: job {job.id}: {why}; its trial is failed")
+            return dataclasses.replace(result, status="failed", error=why)
+        values[objective.metric] = value
+    return dataclasses.replace(result, values=values)
+
+
+def _view(trial: TrialRecord, job: JobObject, values: tuple[float, ...] | None) -> JobView:
+    return JobView(trial.key, job.id, job.status, job.created_at, job.finished_at, values)
