@@ -237,10 +237,12 @@ def _retry_after(exc: Any) -> float | None:
     headers = exc.response.headers
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
-        try:
-            return float(value) * scale if value is not None else None
-        except ValueError:
+        if value is None:
             continue
+        try:
+            return float(value) * scale
+        except ValueError:  # an HTTP date: wait as the backoff says
+            return None
     return None
 
 

@@ -1,0 +1,129 @@
+"""The service commands as a user runs them: real processes, killed at any moment, and never a
+key in any file they write or any line they print."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ftsweep.testing import Fault, StandIn
+from tests.provider.conftest import PHASE, jobs_per_trial, open_study, write_sweep
+
+FTSWEEP = [sys.executable, "-m", "ftsweep"]
+
+
+def environment(service: StandIn, **more: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI"))}
+    env.update({"OPENAI_API_KEY": service.api_key, "OPENAI_BASE_URL": service.base_url})
+    env.update(more)
+    return env
+
+
+def ftsweep(service: StandIn, *args: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
+    command = [*FTSWEEP, *map(str, args)]
+    return subprocess.run(
+        command, env=environment(service, **env), capture_output=True, text=True, timeout=120
+    )
+
+
+def test_run_from_the_command_line_to_the_end(service: StandIn, tmp_path: Path):
+    path = write_sweep(tmp_path, max_trials=5)
+    done = ftsweep(service, "run", path, "--parallel", "2")
+    assert done.returncode == 0, done.stderr
+    assert "done (max_trials (5) reached); 5 job(s) submitted" in done.stderr
+    assert "running" in done.stderr or "queued" in done.stderr  # plain progress lines, piped
+    with open_study(path) as study:
+        trials = study.trials()
+    assert len(trials) == 5 and all(t.values for t in trials)
+    again = ftsweep(service, "run", path)
+    assert again.returncode == 0 and "0 job(s) submitted" in again.stderr
+    assert len(service.jobs) == 5
+
+
+def test_submit_then_sync_wait_from_the_command_line(service: StandIn, tmp_path: Path):
+    path = write_sweep(tmp_path)
+    sent = ftsweep(service, "submit", path, "-n", "3")
+    assert sent.returncode == 0, sent.stderr
+    assert "svc: 3 job(s) created, 0 found already on the service" in sent.stderr
+    waited = ftsweep(service, "sync", path, "--wait", "--interval", "0.1")
+    assert waited.returncode == 0, waited.stderr
+    assert "3 trial(s) finished" in waited.stderr
+    shown = ftsweep(service, "trials", path, "-f", "csv")
+    assert shown.stdout.count(",complete,") == 3
+
+
+def test_no_key_is_a_one_line_error_naming_the_variable(service: StandIn, tmp_path: Path):
+    path = write_sweep(tmp_path)
+    env = environment(service)
+    del env["OPENAI_API_KEY"]
+    done = subprocess.run(
+        [*FTSWEEP, "submit", str(path), "-n", "1"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: no API key: set OPENAI_API_KEY")
+    assert "Traceback" not in done.stderr and not service.jobs
+
+
+def test_an_unreachable_endpoint_is_a_one_line_error(service: StandIn, tmp_path: Path):
+    path = write_sweep(tmp_path, timeout=0.5)
+    done = ftsweep(service, "sync", path, OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    assert done.returncode != 0  # no study yet: exit 2 says so before any request
+    done = ftsweep(service, "submit", path, "-n", "1", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    assert done.returncode == 1
+    assert "no answer" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_key_is_in_no_file_and_no_output(service: StandIn, tmp_path: Path):
+    path = write_sweep(tmp_path, max_trials=4)
+    outputs = [
+        ftsweep(service, "run", path, "--parallel", "2"),
+        ftsweep(service, "trials", path, "-f", "json"),
+        ftsweep(service, "submit", path, "-n", "1"),
+        ftsweep(service, "sync", path),
+        ftsweep(service, "submit", path, "-n", "1", OPENAI_API_KEY="sk-wrong-abcdef123456"),
+    ]
+    key = service.api_key
+    for done in outputs:
+        assert key not in done.stdout and key not in done.stderr
+        assert "abcdef123456" not in done.stderr
+    assert "check OPENAI_API_KEY" in outputs[-1].stderr
+    for file in tmp_path.rglob("*"):
+        if file.is_file():
+            assert key.encode() not in file.read_bytes(), file
+
+
+@pytest.mark.parametrize("delay", [0.4, 0.8, 1.2, 1.6, 2.0, 2.6])
+def test_a_submit_killed_at_any_moment_leaves_one_job_per_trial_after_a_rerun(
+    service: StandIn, tmp_path: Path, delay: float
+):
+    """Each create answers 80 ms late; `submit -n 30` is killed after `delay` seconds (before,
+    during and after its creates), then `submit` (the resume) runs to the end."""
+    service.inject(Fault.delay("jobs.create", 0.08, times=1000))
+    path = write_sweep(tmp_path, max_trials=40)
+    command = [*FTSWEEP, "submit", str(path), "-n", "30", "--parallel", "2"]
+    process = subprocess.Popen(
+        command, env=environment(service), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = ftsweep(service, "submit", path)
+    assert resumed.returncode == 0, resumed.stderr
+    with open_study(path) as study:
+        trials = [t for t in study.trials() if t.live]
+    per_trial = jobs_per_trial(service)
+    assert all(count == 1 for count in per_trial.values()), per_trial
+    assert {t.key for t in trials} == set(per_trial)  # every trial has its one job
+    assert all(t.job.id for t in trials)
+    assert len(trials) <= 30
+    time.sleep(6 * PHASE)
+    synced = ftsweep(service, "sync", path)
+    assert synced.returncode == 0, synced.stderr
+    with open_study(path) as study:
+        assert all(t.values for t in study.trials() if t.live)
