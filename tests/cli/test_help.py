@@ -13,7 +13,8 @@ from ftsweep.cli import app
 runner = CliRunner()
 
 COMMANDS = [
-    "init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance", "doctor"
+    "init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance", "doctor",
+    "submit", "sync", "cancel", "run",
 ]
 USAGE = {
     "init": "Usage: ftsweep init [OPTIONS] FILE",
@@ -26,6 +27,10 @@ USAGE = {
     "best": "Usage: ftsweep best [OPTIONS] SWEEP",
     "importance": "Usage: ftsweep importance [OPTIONS] SWEEP",
     "doctor": "Usage: ftsweep doctor [OPTIONS] SWEEP",
+    "submit": "Usage: ftsweep submit [OPTIONS] SWEEP [BATCH]",
+    "sync": "Usage: ftsweep sync [OPTIONS] SWEEP",
+    "cancel": "Usage: ftsweep cancel [OPTIONS] SWEEP [TRIAL_KEY...]",
+    "run": "Usage: ftsweep run [OPTIONS] SWEEP",
 }
 
 

@@ -43,7 +43,7 @@ def submit(
     path: SweepPath,
     batch: Annotated[
         Path | None,
-        typer.Argument(metavar="[BATCH]", help="A batch file `ftsweep ask` wrote: its trials."),
+        typer.Argument(metavar="BATCH", help="A batch file `ftsweep ask` wrote: its trials."),
     ] = None,
     n: Annotated[
         int | None,
@@ -55,7 +55,7 @@ def submit(
     provider: ProviderOption = None,
     storage: Storage = None,
 ) -> None:
-    """Create the jobs of the sweep's trials on the service, one per trial, never two.
+    """Create jobs for the sweep's trials, one per trial, never two.
 
     With -n, ask COUNT trials and submit them; with BATCH, submit the trials of that file; with
     neither, submit every trial that has no job yet (the resume after a crash). Trials left
@@ -77,7 +77,7 @@ def sync(
     provider: ProviderOption = None,
     storage: Storage = None,
 ) -> None:
-    """Pull the sweep's jobs from the service and tell the study what finished.
+    """Pull the sweep's jobs and tell the study what finished.
 
     Status, resolved hyperparameters, trained tokens and the objective's metrics (from result
     files, else metric events and checkpoints). Syncing twice changes nothing. Ctrl-C stops
@@ -94,7 +94,7 @@ def cancel(
     path: SweepPath,
     keys: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[TRIAL_KEY...]", help="The trials whose jobs to cancel."),
+        typer.Argument(metavar="TRIAL_KEY", help="The trials whose jobs to cancel."),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Cancel every running job of the sweep.")] = (
         False
@@ -102,7 +102,10 @@ def cancel(
     provider: ProviderOption = None,
     storage: Storage = None,
 ) -> None:
-    """Cancel running jobs of the sweep; the next sync records them as cancelled."""
+    """Cancel running jobs of the sweep.
+
+    The next sync records them as cancelled (failed trials).
+    """
     from ftsweep.cli.service_actions import cancel_command
 
     cancel_command(path, keys or [], all_, provider=provider, storage=storage)
@@ -117,8 +120,9 @@ def run(
     provider: ProviderOption = None,
     storage: Storage = None,
 ) -> None:
-    """Run the sweep to its end: keep K jobs in flight, sync, ask again.
+    """Run the whole sweep: submit, sync, ask again, until it is done.
 
+    Keeps K jobs in flight.
     Ends when max_trials is reached or the space is used up and every job finished. Safe to
     stop (Ctrl-C, a crash) and start again: it carries on where it was.
     """
