@@ -40,10 +40,11 @@ service:
 
 
 def chat_lines(count: int, tag: str = "q") -> str:
-    rows = [
-        {"messages": [{"role": "user", "content": f"{tag}{i}"}, {"role": "assistant", "content": "a"}]}
-        for i in range(count)
-    ]
+    def row(i: int) -> dict[str, object]:
+        question = {"role": "user", "content": f"{tag}{i}"}
+        return {"messages": [question, {"role": "assistant", "content": "a"}]}
+
+    rows = [row(i) for i in range(count)]
     return "".join(json.dumps(row) + "\n" for row in rows)
 
 
