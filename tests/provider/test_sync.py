@@ -165,3 +165,38 @@ def test_azure_dated_needs_the_trial_in_the_suffix(
     with open_study(path) as study, pytest.raises(ServiceError, match=r"put \{trial\} in"):
         submit(study, backend_of(study), count=1, retry=FAST)
     assert not service.jobs
+
+
+def _claimed_by_a_dead_process(study, number: int) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    from ftsweep.study.records import JobRecord, RecordJob
+
+    dead = JobRecord(submitter=f"{socket.gethostname()}:999999999", submitted_at=int(time.time()))
+    with study.store.lock():
+        study.store.load(write=True)
+        study.store.apply([RecordJob(number, dead)])
+
+
+def test_sync_does_not_wait_for_a_trial_whose_submit_died_and_run_resubmits_it(
+    env: StandIn, tmp_path: Path
+):
+    path = write_sweep(tmp_path, max_trials=2)
+    with open_study(path) as study:
+        (asked,) = study.ask(1)
+        _claimed_by_a_dead_process(study, asked.number)
+        report = sync(study, backend_of(study))
+        assert report.running == 0 and "submit was interrupted" in report.notes[0]
+        finished = run(study, backend_of(study), parallel=2, interval=PHASE, retry=FAST)
+        trials = study.trials()
+    assert finished.submitted == 2 and all(t.values for t in trials)
+    assert jobs_per_trial(env) == {t.key: 1 for t in trials}
+
+
+def test_submit_leaves_alone_a_batch_that_ask_is_still_writing(env: StandIn, sweep_file: Path):
+    with open_study(sweep_file) as study:
+        with study.asking(2, output=sweep_file.parent / "batch.jsonl"):
+            report = submit(study, backend_of(study), retry=FAST)
+            assert report.submitted == 0 and not env.jobs
+        report = submit(study, backend_of(study), retry=FAST)  # delivered now
+    assert report.submitted == 2

@@ -49,9 +49,7 @@ def _openai(service: Service, retry: Retry | None) -> ServiceBackend:
             "OpenAI's), or use --provider azure"
         )
     base_url = service.base_url or os.environ.get("OPENAI_BASE_URL") or None
-    client = openai.OpenAI(
-        api_key=key, base_url=base_url, max_retries=0, timeout=service.timeout
-    )
+    client = openai.OpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=service.timeout)
     return ServiceBackend(
         client,
         "openai",

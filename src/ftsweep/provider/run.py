@@ -87,7 +87,8 @@ def run(
         report.rounds += 1
         synced = sync(study, backend)
         on_sync(synced)
-        flying = len(in_flight(study.trials()))
+        # Only trials with a job hold a slot: one whose submit died is resubmitted below.
+        flying = sum(1 for t in in_flight(study.trials()) if t.job.id)
         submitted = None
         if flying < parallel:
             free = parallel - flying

@@ -273,6 +273,4 @@ def _missing(rows: Mapping[int, Mapping[str, object]], metrics: Sequence[str]) -
     """Whether some metric has no value on any step (`scores.<metric>` counts)."""
     from ftsweep.study.cells import metric_cell
 
-    return any(
-        all(metric_cell(row, metric) is None for row in rows.values()) for metric in metrics
-    )
+    return any(all(metric_cell(row, metric) is None for row in rows.values()) for metric in metrics)

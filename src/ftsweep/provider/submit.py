@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +42,7 @@ from ftsweep.study.delivery import LEASE
 from ftsweep.study.records import Finish, JobRecord, RecordJob, State, TrialRecord, Write
 from ftsweep.study.sweep_study import SweepStudy
 
-__all__ = ["SKEW", "SubmitReport", "job_record", "submit", "submitter"]
+__all__ = ["SKEW", "SubmitReport", "claim_is_gone", "job_record", "submit", "submitter"]
 
 #: How much earlier than its trial a job may say it was created and still be the trial's
 #: (clocks of this machine and of the service disagree by this much at most).
@@ -177,8 +177,8 @@ def _claim(
     me, now = submitter(), int(time.time())
     store = study.store
     with store.lock():
-        trials = store.load(write=True).trials
-        by_key = {t.key: t for t in trials if t.live and not t.foreign}
+        snapshot = store.load(write=True)
+        by_key = {t.key: t for t in snapshot.trials if _handed_out(t, snapshot.delivered)}
         if keys is not None:
             chosen = _named(study, by_key, keys, report)
         else:
@@ -194,6 +194,13 @@ def _claim(
         claim = JobRecord(submitter=me, submitted_at=now)
         store.apply([RecordJob(c.trial.number, claim) for c in claimed])
     return claimed
+
+
+def _handed_out(trial: TrialRecord, delivered: Set[str]) -> bool:
+    """A live trial of the sweep's own whose batch reached its reader (a batch `ask` is still
+    writing, or never wrote, is not submitted: it may yet be discarded)."""
+    batch = trial.pending.get("batch") if trial.pending else None
+    return trial.live and not trial.foreign and (batch is None or batch in delivered)
 
 
 def _named(
@@ -213,13 +220,17 @@ def _unsubmitted(trial: TrialRecord, report: SubmitReport) -> bool:
     """Whether a trial needs a job: running, without one, and not claimed by a live process."""
     if trial.state != State.RUNNING or trial.job.id is not None:
         return False
-    if trial.pending is not None and trial.pending.get("batch") is not None and trial.job.id:
-        return False
     claim, since = trial.job.submitter, trial.job.submitted_at
     if claim is None or claim == submitter() or _gone(claim, since):
         return True
     report.skipped.append((trial.key, f"being submitted by {claim}"))
     return False
+
+
+def claim_is_gone(trial: TrialRecord) -> bool:
+    """Whether a trial's claim (if any) belongs to a process that can no longer create its job."""
+    claim = trial.job.submitter
+    return claim is not None and claim != submitter() and _gone(claim, trial.job.submitted_at)
 
 
 def _gone(claim: str, since: int | None) -> bool:
@@ -252,8 +263,10 @@ def _existing(
     found: dict[str, JobObject] = {}
     for job in backend.jobs(study.name, since):
         key = _key_of(study, backend, job, wanted)
-        if key is not None and key not in found and (job.created_at or 0) >= _since(
-            wanted[key].trial
+        if (
+            key is not None
+            and key not in found
+            and (job.created_at or 0) >= _since(wanted[key].trial)
         ):
             found[key] = job
     return found

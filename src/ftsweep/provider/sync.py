@@ -20,7 +20,7 @@ from typing import Any
 from ftsweep.api.job_object import JobObject
 from ftsweep.errors import ResultsError
 from ftsweep.provider.backend import Backend
-from ftsweep.provider.submit import SKEW
+from ftsweep.provider.submit import SKEW, claim_is_gone
 from ftsweep.study.feedback import TellReport, plan_tell
 from ftsweep.study.records import State, TrialRecord
 from ftsweep.study.results import parse_job
@@ -28,7 +28,10 @@ from ftsweep.study.rows import Result
 from ftsweep.study.steps import reduce_steps
 from ftsweep.study.sweep_study import SweepStudy
 
-__all__ = ["JobView", "SyncReport", "in_flight", "sync"]
+__all__ = ["NOT_SUBMITTED", "JobView", "SyncReport", "in_flight", "sync"]
+
+#: The status shown for a trial whose submit was interrupted before its job was created.
+NOT_SUBMITTED = "not submitted"
 
 
 @dataclass(frozen=True)
@@ -54,16 +57,15 @@ class SyncReport:
 
     @property
     def running(self) -> int:
-        """Jobs not finished yet."""
-        return sum(1 for j in self.jobs if j.status not in ("succeeded", "failed", "cancelled"))
+        """Jobs not finished yet (a trial whose submit died has none: it is not counted)."""
+        done = ("succeeded", "failed", "cancelled", NOT_SUBMITTED)
+        return sum(1 for j in self.jobs if j.status not in done)
 
 
 def in_flight(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
     """The trials whose job may still change: running, with a job or a claim to one."""
     return [
-        t
-        for t in trials
-        if t.live and t.state == State.RUNNING and (t.job.id or t.job.submitter)
+        t for t in trials if t.live and t.state == State.RUNNING and (t.job.id or t.job.submitter)
     ]
 
 
@@ -89,9 +91,18 @@ def sync(
     values = {t.number: t.values for t in trials}
     for trial, job in matched:
         report.jobs.append(_view(trial, job, values.get(trial.number)))
+    seen = {t.number for t, _ in matched}
     for trial in scope:
-        if trial.number not in {t.number for t, _ in matched}:
-            report.jobs.append(JobView(trial.key, trial.job.id, "submitting", None, None, None))
+        if trial.number in seen:
+            continue
+        if claim_is_gone(trial):  # its submit died before the job was made: nothing runs
+            report.notes.append(
+                f"{trial.key} has no job (its submit was interrupted): run "
+                f"`ftsweep submit {study.sweep.file}` to submit it"
+            )
+            report.jobs.append(JobView(trial.key, None, NOT_SUBMITTED, None, None, None))
+        else:
+            report.jobs.append(JobView(trial.key, None, "submitting", None, None, None))
     return report
 
 
