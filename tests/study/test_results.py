@@ -13,7 +13,7 @@ from ftsweep.errors import ResultsError
 from ftsweep.study.results import Result, TrialRef, read_results
 from ftsweep.sweep.spec import Objective
 
-from .test_jobs import FAILED_ERROR, job
+from .test_job_results import FAILED_ERROR, job
 
 LOSS = [Objective(metric="full_valid_loss")]
 TWO = [Objective(metric="full_valid_loss"), Objective(metric="valid_mean_token_accuracy")]

@@ -96,7 +96,7 @@ def _processed(
     backend: Backend, path: Path, file: UploadedFile, sleep: Callable[[float], None]
 ) -> str:
     """The file's id once the service has processed it; a file it rejects is an error."""
-    waited, pause = 0.0, 0.2
+    waited, pause = 0.0, 0.05
     while file.status not in ("processed", "error"):
         if waited > PROCESSING_LIMIT:
             raise ServiceError(f"{path}: still {file.status} on the service after {waited:.0f} s")

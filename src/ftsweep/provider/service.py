@@ -42,6 +42,9 @@ T = TypeVar("T")
 #: Statuses on which the request may pass when sent again (the client's own list).
 _TRANSIENT = {408, 409, 429}
 _PAGE = 100  # the largest page the job list serves
+#: Metrics computed on the whole validation file at each epoch end (`full_valid_loss`, ...):
+#: reported in metric events and checkpoints, never in the per-step result file (API_FACTS 7).
+EPOCH_END_PREFIX = "full_valid_"
 _KEYLIKE = re.compile(r"\b(sk|key|ft)-[A-Za-z0-9_\-*]{6,}")
 
 
@@ -124,8 +127,9 @@ class ServiceBackend:
 
     def steps(self, job: JobObject, metrics: Sequence[str]) -> list[dict[str, object]]:
         rows: dict[int, dict[str, object]] = {}
-        for result_file in job.result_files or []:
-            _merge(rows, self._result_rows(result_file))
+        if not all(m.startswith(EPOCH_END_PREFIX) for m in metrics):
+            for result_file in job.result_files or []:
+                _merge(rows, self._result_rows(result_file))
         if _missing(rows, metrics):
             _merge(rows, self._event_rows(job.id))
         if _missing(rows, metrics):

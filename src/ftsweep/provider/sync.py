@@ -13,7 +13,8 @@ and cancelled jobs fail their trials, with the job's error. Jobs that name no tr
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,20 +70,22 @@ def in_flight(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
     ]
 
 
-def sync(
-    study: SweepStudy, backend: Backend, *, say: Callable[[str], None] = lambda _: None
-) -> SyncReport:
-    """Bring the study up to date with its jobs on `backend`; see the module docstring."""
+def sync(study: SweepStudy, backend: Backend, *, parallel: int = 8) -> SyncReport:
+    """Bring the study up to date with its jobs on `backend`; see the module docstring. The
+    metrics of newly finished jobs are read `parallel` jobs at a time."""
     trials = study.trials()
     scope = in_flight(trials)
     report = SyncReport()
     if not scope:
         return report
     matched = _match(study, backend, scope)
-    results = [
-        _result(study, backend, trial, job, i, report)
-        for i, (trial, job) in enumerate(matched, start=1)
-    ]
+
+    def result(row: int) -> Result:
+        trial, job = matched[row - 1]
+        return _result(study, backend, trial, job, row, report)
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="sync") as pool:
+        results = list(pool.map(result, range(1, len(matched) + 1)))
     with study.store.lock():
         trials = study.store.load(write=True).trials
         told, writes = plan_tell(study.sweep, trials, results, force=False)
