@@ -127,3 +127,58 @@ def test_a_submit_killed_at_any_moment_leaves_one_job_per_trial_after_a_rerun(
     assert synced.returncode == 0, synced.stderr
     with open_study(path) as study:
         assert all(t.values for t in study.trials() if t.live)
+
+
+def test_on_a_terminal_sync_wait_shows_a_live_table_of_the_jobs(service: StandIn, tmp_path: Path):
+    import pty
+
+    path = write_sweep(tmp_path)
+    assert ftsweep(service, "submit", path, "-n", "2").returncode == 0
+    leader, follower = pty.openpty()
+    env = environment(service, TERM="xterm", COLUMNS="120", LINES="40")
+    process = subprocess.Popen(
+        [*FTSWEEP, "sync", str(path), "--wait", "--interval", "0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert process.wait(timeout=60) == 0
+    text = shown.decode(errors="replace")
+    for column in ("trial", "status", "elapsed", "full_valid_loss"):
+        assert column in text
+    assert "svc-0000" in text and "succeeded" in text
+    assert "2 trial(s) finished" in text
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5, 3.0])
+def test_a_run_killed_at_any_moment_and_run_again_completes_the_sweep(
+    service: StandIn, tmp_path: Path, delay: float
+):
+    service.inject(Fault.delay("jobs.create", 0.08, times=1000))
+    path = write_sweep(tmp_path, max_trials=12)
+    command = [*FTSWEEP, "run", str(path), "--parallel", "3", "--interval", "0.1"]
+    process = subprocess.Popen(
+        command, env=environment(service), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    again = ftsweep(service, "run", path, "--parallel", "3", "--interval", "0.1")
+    assert again.returncode == 0, again.stderr
+    with open_study(path) as study:
+        trials = [t for t in study.trials() if t.live]
+    per_trial = jobs_per_trial(service)
+    assert len(trials) == 12 and all(t.values for t in trials)
+    assert {t.key for t in trials} == set(per_trial)
+    assert all(count == 1 for count in per_trial.values()), per_trial

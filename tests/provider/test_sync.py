@@ -200,3 +200,70 @@ def test_submit_leaves_alone_a_batch_that_ask_is_still_writing(env: StandIn, swe
             assert report.submitted == 0 and not env.jobs
         report = submit(study, backend_of(study), retry=FAST)  # delivered now
     assert report.submitted == 2
+
+
+def _azure(service: StandIn, monkeypatch: pytest.MonkeyPatch, dated: bool) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_AD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", service.azure_endpoint)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", service.api_key)
+    if dated:
+        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    else:
+        monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
+
+
+def test_azures_created_and_pending_statuses_are_not_finished(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    with StandIn(phase_seconds=5.0) as slow:  # the jobs stay in their first phases
+        _azure(slow, monkeypatch, dated=True)
+        path = write_sweep(tmp_path, extra="  provider: azure\n")
+        with open_study(path) as study:
+            backend = backend_of(study)
+            submit(study, backend, count=2, retry=FAST)
+            report = sync(study, backend)
+            trials = study.trials()
+    assert {job.status for job in report.jobs} <= {"created", "pending"}
+    assert report.running == 2 and report.told.finished == 0
+    assert all(t.state == State.RUNNING and t.job.status in ("created", "pending") for t in trials)
+
+
+def test_extra_body_reaches_every_job_body(
+    service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    _azure(service, monkeypatch, dated=False)
+    extra = "  provider: azure\n  extra_body: {trainingType: Standard}\n"
+    with open_study(write_sweep(tmp_path / "azure", extra=extra)) as study:
+        assert submit(study, backend_of(study), count=1, retry=FAST).created
+    # OpenAI takes no trainingType: its refusal shows that the field was sent.
+    monkeypatch.setenv("OPENAI_API_KEY", service.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", service.base_url)
+    openai_extra = "  extra_body: {trainingType: Standard}\n"
+    with open_study(write_sweep(tmp_path / "openai", extra=openai_extra)) as study:
+        report = submit(study, backend_of(study), count=1, retry=FAST)
+    assert not report.created and "trainingType" in report.refused[0][1]
+
+
+def test_an_unknown_file_id_fails_each_trial_with_the_services_message(
+    env: StandIn, tmp_path: Path
+):
+    path = write_sweep(tmp_path)
+    path.write_text(path.read_text().replace("data/train.jsonl", "file-nosuchfile"))
+    with open_study(path) as study:
+        report = submit(study, backend_of(study), count=2, retry=FAST)
+        trials = study.trials()
+    assert len(report.refused) == 2 and not env.jobs
+    assert all("file-nosuchfile" in why for _, why in report.refused)
+    assert all(t.state == State.FAIL and "file-nosuchfile" in (t.job.error or "") for t in trials)
+
+
+def test_a_suffix_azure_may_refuse_is_noted(
+    service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    _azure(service, monkeypatch, dated=False)
+    path = write_sweep(tmp_path, extra="  provider: azure\n")
+    path.write_text(path.read_text().replace('"t-{trial}"', '"a-longer-suffix-{trial}"'))
+    with open_study(path) as study:
+        report = submit(study, backend_of(study), count=1, retry=FAST)
+    assert "Azure documents at most 18" in report.notes[0]

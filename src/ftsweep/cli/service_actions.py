@@ -75,6 +75,8 @@ def submit_command(
 
 
 def _print_submit(name: str, report: SubmitReport) -> None:
+    for note in report.notes:
+        _say(f"note: {note}")
     for key, why in report.skipped:
         _say(f"{key}: skipped, {why}")
     parts = [

@@ -55,6 +55,12 @@ class UploadedFile:
 class Backend(Protocol):
     """Where a sweep's jobs run; see the module docstring."""
 
+    @property
+    def dialect(self) -> str:
+        """Which service it is: `openai`, `azure` (v1 API), `azure-dated`; a local trainer
+        adds its own."""
+        ...
+
     #: Whether jobs carry `metadata` there (Azure's dated API keeps none: jobs are found by
     #: their suffix instead, so the suffix must name the trial).
     keeps_metadata: bool

@@ -70,7 +70,7 @@ class ServiceBackend:
         variable: str = "OPENAI_API_KEY",
     ) -> None:
         self.client = client
-        self.dialect = dialect
+        self.dialect: Dialect = dialect
         self.keeps_metadata = dialect != "azure-dated"
         self.where = where
         self.retry = retry or Retry()

@@ -65,6 +65,7 @@ class SubmitReport:
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     shortfall: Shortfall | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def submitted(self) -> int:
@@ -115,6 +116,7 @@ def submit(
         return report
     existing = _existing(study, backend, claimed)
     bodies = {c.trial.number: _body(study, c.body, ids) for c in claimed}
+    _note_long_suffixes(backend, bodies.values(), report)
     todo: list[_Claimed] = []
     for item in claimed:
         job = existing.get(item.trial.key) if item.look_up else None
@@ -134,6 +136,24 @@ def _check_backend(study: SweepStudy, backend: Backend) -> None:
             f"{study.sweep.file}: {backend.describe()} keeps no job metadata, so ftsweep finds a "
             "trial's job by its suffix: put {trial} in job.suffix (Azure allows 18 characters), "
             "or use Azure's v1 API (no api_version)"
+        )
+
+
+#: The longest suffix Azure's documentation allows (OpenAI allows 64: the sweep file is checked
+#: against that); a longer one may be refused there, failing its trial.
+AZURE_SUFFIX_LENGTH = 18
+
+
+def _note_long_suffixes(
+    backend: Backend, bodies: Iterable[Mapping[str, Any]], report: SubmitReport
+) -> None:
+    if not backend.dialect.startswith("azure"):
+        return
+    longest = max((str(b.get("suffix") or "") for b in bodies), key=len, default="")
+    if len(longest) > AZURE_SUFFIX_LENGTH:
+        report.notes.append(
+            f"suffix {longest!r} has {len(longest)} characters; Azure documents at most "
+            f"{AZURE_SUFFIX_LENGTH} and may refuse the job (its trial then fails)"
         )
 
 
