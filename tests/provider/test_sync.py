@@ -267,3 +267,29 @@ def test_a_suffix_azure_may_refuse_is_noted(
     with open_study(path) as study:
         report = submit(study, backend_of(study), count=1, retry=FAST)
     assert "Azure documents at most 18" in report.notes[0]
+
+
+@pytest.mark.parametrize("azure", [False, True])
+def test_a_result_file_metric_is_read_from_the_result_file_base64_or_plain(
+    service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, azure: bool
+):
+    if azure:
+        _azure(service, monkeypatch, dated=False)
+    else:
+        monkeypatch.setenv("OPENAI_API_KEY", service.api_key)
+        monkeypatch.setenv("OPENAI_BASE_URL", service.base_url)
+    extra = "  provider: azure\n" if azure else ""
+    path = write_sweep(tmp_path, extra=extra + "objective: {metric: valid_loss, reduce: min}\n")
+    with open_study(path) as study:
+        backend = backend_of(study)
+        submit(study, backend, count=2, retry=FAST)
+        finish()
+        report = sync(study, backend)
+        trials = study.trials()
+    assert report.told.finished == 2
+    counts = service.counts()
+    assert counts["files.content"] == 2 and counts["jobs.events"] == 0  # the file had it all
+    for trial in trials:
+        (job,) = [j for j in service.jobs if j.id == trial.job.id]
+        losses = [row["valid_loss"] for row in job.rows if row.get("valid_loss") is not None]
+        assert trial.values == (min(losses),)
