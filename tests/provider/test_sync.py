@@ -293,3 +293,18 @@ def test_a_result_file_metric_is_read_from_the_result_file_base64_or_plain(
         (job,) = [j for j in service.jobs if j.id == trial.job.id]
         losses = [row["valid_loss"] for row in job.rows if row.get("valid_loss") is not None]
         assert trial.values == (min(losses),)
+
+
+def test_cancel_of_a_job_that_finished_since_the_last_sync_says_so_and_goes_on(
+    env: StandIn, sweep_file: Path
+):
+    with open_study(sweep_file) as study:
+        backend = backend_of(study)
+        submit(study, backend, count=2, retry=FAST)
+        finish()  # both finished on the service; the study does not know yet
+        report = cancel(study, backend)
+        sync(study, backend)
+        trials = study.trials()
+    assert len(report.refused) == 2 and not report.cancelled
+    assert all("already finished" in why for _, why in report.refused)
+    assert all(t.state == State.COMPLETE for t in trials)

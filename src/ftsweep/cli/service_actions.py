@@ -133,6 +133,8 @@ def cancel_command(
         _say(f"{key}: {job_id} {status}")
     for key in report.not_running:
         _say(f"{key}: no running job")
+    for key, why in report.refused:
+        _say(f"{key}: not cancelled: {why} (`ftsweep sync` records its state)")
     _say(f"{study.name}: {len(report.cancelled)} job(s) cancelled")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from ftsweep.errors import ServiceError, StudyError
+from ftsweep.errors import RefusedError, ServiceError, StudyError
 from ftsweep.provider.backend import Backend
 from ftsweep.provider.retry import Retry
 from ftsweep.provider.submit import SubmitReport, job_record, submit
@@ -27,10 +27,12 @@ __all__ = ["CancelReport", "RunReport", "cancel", "run"]
 
 @dataclass
 class CancelReport:
-    """Jobs asked to cancel (key, job id, status answered), and keys that had no running job."""
+    """Jobs asked to cancel (key, job id, status answered), keys that had no running job, and
+    jobs the service would not cancel (key, its message: finished meanwhile, say)."""
 
     cancelled: list[tuple[str, str, str]] = field(default_factory=list)
     not_running: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 def cancel(
@@ -51,7 +53,11 @@ def cancel(
     report.not_running = [k for k in dict.fromkeys(keys) if k not in flying]
     for trial in chosen:
         assert trial.job.id is not None
-        job = retry.call(partial(backend.cancel, trial.job.id))
+        try:
+            job = retry.call(partial(backend.cancel, trial.job.id))
+        except RefusedError as error:  # finished since the last sync: sync records how
+            report.refused.append((trial.key, str(error)))
+            continue
         with study.store.lock():
             study.store.apply([RecordJob(trial.number, job_record(job))])
         report.cancelled.append((trial.key, job.id, job.status))
