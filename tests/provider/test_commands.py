@@ -182,3 +182,24 @@ def test_a_run_killed_at_any_moment_and_run_again_completes_the_sweep(
     assert len(trials) == 12 and all(t.values for t in trials)
     assert {t.key for t in trials} == set(per_trial)
     assert all(count == 1 for count in per_trial.values()), per_trial
+
+
+def test_ctrl_c_stops_sync_wait_and_loses_nothing(tmp_path: Path):
+    with StandIn(phase_seconds=4) as slow:  # nothing finishes while the test waits
+        path = write_sweep(tmp_path)
+        assert ftsweep(slow, "submit", path, "-n", "2").returncode == 0
+        command = [*FTSWEEP, "sync", str(path), "--wait", "--interval", "0.2"]
+        process = subprocess.Popen(
+            command, env=environment(slow), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.0)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130
+        assert "stopped; jobs on the service keep running and nothing is lost" in stderr
+        assert "Traceback" not in stderr
+        with open_study(path) as study:
+            trials = study.trials()
+        assert len(trials) == 2 and all(t.job.id for t in trials)
+        assert ftsweep(slow, "sync", path).returncode == 0

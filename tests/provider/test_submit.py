@@ -3,6 +3,7 @@ the service does to the requests."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,43 @@ def test_a_job_sent_by_hand_from_a_batch_is_linked_not_made_again(env: StandIn, 
 def test_a_model_the_stand_in_knows(service: StandIn) -> None:
     assert MODEL in service.store.settings.models
     assert JobSpec  # the stand-in's job spec type is public
+
+
+def test_a_create_slower_than_the_timeout_is_looked_for_once_it_had_time(
+    env: StandIn, tmp_path: Path
+):
+    """The service takes 0.8 s to make the job, the client waits 0.5 s: submit waits out the
+    request's own timeout before it looks, finds the job, and creates no second one."""
+    path = write_sweep(tmp_path, timeout=0.5)
+    env.inject(Fault.slow_create(0.8))
+    with open_study(path) as study:
+        report = submit(study, backend_of(study), count=1, retry=FAST)
+        (trial,) = study.trials()
+    assert report.found == [trial.key] and len(env.jobs) == 1
+
+
+def test_a_second_job_made_by_a_very_slow_service_is_cancelled_by_sync(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from ftsweep.provider import sync
+
+    with StandIn(phase_seconds=3) as slow:  # its jobs run long enough to be cancelled
+        monkeypatch.setenv("OPENAI_API_KEY", slow.api_key)
+        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
+        path = write_sweep(tmp_path, timeout=0.3)
+        slow.inject(Fault.slow_create(1.5))  # slower than any look-up allows for: two jobs
+        with open_study(path) as study:
+            backend = backend_of(study)
+            submit(study, backend, count=1, retry=FAST)
+            time.sleep(1.5)  # the slow request makes its job meanwhile
+            report = sync(study, backend)
+            again = sync(study, backend)
+            (trial,) = study.trials()
+        jobs = slow.jobs
+        cancels = slow.counts()["jobs.cancel"]
+    assert len(jobs) == 2
+    (second,) = [job for job in jobs if job.id != trial.job.id]
+    assert f"{trial.key} has a second job {second.id}: cancelled it" in report.notes
+    assert cancels == 1 and trial.state == State.RUNNING  # the trial keeps its first job
+    assert again.notes == [f"{trial.key} has a second job {second.id}: it is cancelled; "
+                           f"the trial keeps {trial.job.id}"]

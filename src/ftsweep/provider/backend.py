@@ -25,11 +25,16 @@ __all__ = ["Backend", "Transient", "TrialJob", "UploadedFile"]
 
 class Transient(ServiceError):
     """A request that failed in a way that may pass when tried again: the connection dropped,
-    no answer in time, 408, 409, 429 or a 5xx. `retry_after` is the service's own wait (s)."""
+    no answer in time, 408, 409, 429 or a 5xx. `retry_after` is the service's own wait (s);
+    `settle` how long the request may still be at work on the service (a request that timed
+    out may yet make its job): a caller waits that long before looking for what it made."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, settle: float = 0.0
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.settle = settle
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def _openai(service: Service, retry: Retry | None) -> ServiceBackend:
         secrets=[key],
         retry=retry,
         variable="OPENAI_API_KEY",
+        timeout=service.timeout,
     )
 
 
@@ -91,7 +92,13 @@ def _azure(service: Service, retry: Retry | None) -> ServiceBackend:
         )
         where = f"{endpoint}/openai/v1"
         return ServiceBackend(
-            client, "azure", where=where, secrets=secrets, retry=retry, variable=variable
+            client,
+            "azure",
+            where=where,
+            secrets=secrets,
+            retry=retry,
+            variable=variable,
+            timeout=service.timeout,
         )
     client = openai.AzureOpenAI(
         azure_endpoint=endpoint,
@@ -103,5 +110,11 @@ def _azure(service: Service, retry: Retry | None) -> ServiceBackend:
     )
     where = f"{endpoint} (api-version {version})"
     return ServiceBackend(
-        client, "azure-dated", where=where, secrets=secrets, retry=retry, variable=variable
+        client,
+        "azure-dated",
+        where=where,
+        secrets=secrets,
+        retry=retry,
+        variable=variable,
+        timeout=service.timeout,
     )

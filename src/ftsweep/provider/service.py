@@ -68,6 +68,7 @@ class ServiceBackend:
         secrets: Sequence[str] = (),
         retry: Retry | None = None,
         variable: str = "OPENAI_API_KEY",
+        timeout: float = 60.0,
     ) -> None:
         self.client = client
         self.dialect: Dialect = dialect
@@ -76,6 +77,7 @@ class ServiceBackend:
         self.retry = retry or Retry()
         self._secrets = tuple(secrets)
         self._variable = variable  # the variable that holds the key, for a refused key
+        self._timeout = timeout
 
     def describe(self) -> str:
         return f"{self.dialect} at {self.where}"
@@ -205,8 +207,11 @@ class ServiceBackend:
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from None
         except openai.APIConnectionError as exc:  # APITimeoutError is one
-            what = "no answer in time" if isinstance(exc, openai.APITimeoutError) else "no answer"
-            raise Transient(self._clean(f"{self.describe()}: {what} ({exc})")) from None
+            late = isinstance(exc, openai.APITimeoutError)
+            what = f"no answer in {self._timeout:g} s" if late else "no answer"
+            settle = self._timeout if late else 0.0  # a late request may still make its job
+            message = self._clean(f"{self.describe()}: {what} ({exc})")
+            raise Transient(message, settle=settle) from None
         except openai.OpenAIError as exc:
             raise ServiceError(self._clean(f"{self.describe()}: {exc}")) from None
 

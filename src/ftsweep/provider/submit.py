@@ -12,7 +12,10 @@ How "never two" holds, whatever is killed when:
    again. A trial this very command just asked cannot have a job yet and is not looked up.
 3. A create is sent once, with the client's retries off. When its answer is lost (dropped
    connection, timeout, 5xx, 429), the trial's job is looked up before the create is sent
-   again. The id of each job is stored on its trial as soon as it is known.
+   again; after a timeout, only once the request's own timeout has passed again (the service
+   may still be making the job). The id of each job is stored on its trial as soon as it is
+   known. Should a service that slow still make a second job, `sync` finds it (the trial holds
+   another job id) and cancels it.
 
 A body the service refuses (400) fails its trial with the service's message; the others go on.
 Refused credentials stop the command (nothing more is sent).
@@ -357,10 +360,11 @@ def _create_one(
         try:
             return _Outcome(item.trial, backend.create(body))
         except Transient as error:
-            found = retry.call(lambda: backend.find(sweep, trial))  # the answer may be lost
+            # The answer may be lost, or the request still at work: wait, then look.
+            retry.sleep(max(retry.waits(error, attempt), error.settle))
+            found = retry.call(lambda: backend.find(sweep, trial))
             if found is not None:
                 return _Outcome(item.trial, found, found=True)
-            retry.sleep(retry.waits(error, attempt))
         except RefusedError as error:
             return _Outcome(item.trial, refused=str(error))
     raise AssertionError("unreachable")  # pragma: no cover

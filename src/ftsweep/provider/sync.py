@@ -78,7 +78,8 @@ def sync(study: SweepStudy, backend: Backend, *, parallel: int = 8) -> SyncRepor
     report = SyncReport()
     if not scope:
         return report
-    matched = _match(study, backend, scope)
+    matched, doubles = _match(study, backend, scope)
+    _cancel_doubles(backend, doubles, report)
 
     def result(row: int) -> Result:
         trial, job = matched[row - 1]
@@ -109,33 +110,58 @@ def sync(study: SweepStudy, backend: Backend, *, parallel: int = 8) -> SyncRepor
     return report
 
 
+Pair = tuple[TrialRecord, JobObject]
+
+
 def _match(
     study: SweepStudy, backend: Backend, scope: list[TrialRecord]
-) -> list[tuple[TrialRecord, JobObject]]:
-    """Each trial in `scope` with its job as the service reports it now."""
+) -> tuple[list[Pair], list[Pair]]:
+    """Each trial in `scope` with its job as the service reports it now; and the second jobs
+    some trials got (a job that names a trial holding another job id)."""
     by_id = {t.job.id: t for t in scope if t.job.id}
-    lost = {t.key: t for t in scope if not t.job.id}
-    suffixes = {_suffix(study, t): t for t in lost.values()} if not backend.keeps_metadata else {}
+    by_key = {t.key: t for t in scope}
+    suffixes = {_suffix(study, t): t for t in scope} if not backend.keeps_metadata else {}
     since = min(_since(t) for t in scope)
-    found: dict[int, tuple[TrialRecord, JobObject]] = {}
+    found: dict[int, Pair] = {}
+    doubles: list[Pair] = []
     for job in backend.jobs(study.name, since):
-        trial = by_id.get(job.id) or _lost_trial(job, lost, suffixes, backend.keeps_metadata)
+        trial = by_id.get(job.id)
+        if trial is None:
+            trial = _named_trial(job, by_key, suffixes, backend.keeps_metadata)
+            if trial is not None and trial.job.id is not None:
+                doubles.append((trial, job))
+                continue
         if trial is not None and trial.number not in found:
             found[trial.number] = (trial, job)
+        elif trial is not None:
+            doubles.append((trial, job))  # two jobs for a trial whose answers were both lost
     for job_id, trial in by_id.items():
         if trial.number not in found:  # not listed (older than the scan, or a list that lags)
             found[trial.number] = (trial, backend.job(job_id))
-    return sorted(found.values(), key=lambda pair: pair[0].number)
+    return sorted(found.values(), key=lambda pair: pair[0].number), doubles
 
 
-def _lost_trial(
+def _cancel_doubles(backend: Backend, doubles: list[Pair], report: SyncReport) -> None:
+    """Cancel each running second job of a trial (the study keeps its first): a create whose
+    answer was lost, retried, and made by a service slower than the look-up allowed for."""
+    for trial, job in doubles:
+        if job.finished is None:
+            backend.cancel(job.id)
+            what = "cancelled it"
+        else:
+            what = f"it is {job.status}; the trial keeps {trial.job.id or 'its first job'}"
+        report.notes.append(f"{trial.key} has a second job {job.id}: {what}")
+
+
+def _named_trial(
     job: JobObject,
-    lost: Mapping[str, TrialRecord],
+    by_key: Mapping[str, TrialRecord],
     suffixes: Mapping[str | None, TrialRecord],
     keeps_metadata: bool,
 ) -> TrialRecord | None:
-    """The trial whose create answer was lost that `job` is the job of, if any."""
-    trial = lost.get(job.key or "") if keeps_metadata else suffixes.get(job.user_provided_suffix)
+    """The trial `job` names (its key, or on the dated Azure API its suffix), if it can be that
+    trial's job (made after the trial was)."""
+    trial = by_key.get(job.key or "") if keeps_metadata else suffixes.get(job.user_provided_suffix)
     if trial is None or (job.created_at or 0) < _since(trial):
         return None
     return trial
