@@ -16,6 +16,7 @@ from functools import partial
 
 from ftsweep.errors import RefusedError, ServiceError, StudyError
 from ftsweep.provider.backend import Backend
+from ftsweep.provider.files import upload_data_files
 from ftsweep.provider.retry import Retry
 from ftsweep.provider.submit import SubmitReport, job_record, submit
 from ftsweep.provider.sync import SyncReport, in_flight, sync
@@ -89,6 +90,7 @@ def run(
     report = RunReport()
     with study.store.lock():  # a run may be the sweep's first command: make its study
         study.store.load(write=True)
+    files = upload_data_files(study, backend)  # once per run, not once per round
     while True:
         report.rounds += 1
         synced = sync(study, backend)
@@ -98,7 +100,9 @@ def run(
         submitted = None
         if flying < parallel:
             free = parallel - flying
-            submitted = submit(study, backend, count=free, parallel=parallel, retry=retry)
+            submitted = submit(
+                study, backend, count=free, parallel=parallel, retry=retry, files=files
+            )
             on_submit(submitted)
             report.submitted += submitted.submitted
             report.refused += len(submitted.refused)

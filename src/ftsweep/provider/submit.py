@@ -105,14 +105,16 @@ def submit(
     batch: Path | None = None,
     parallel: int = 4,
     retry: Retry | None = None,
+    files: Mapping[str, str] | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> SubmitReport:
     """Create the jobs of the sweep's trials that have none: `count` new trials asked now (the
     unsubmitted ones left by an earlier submit count towards it first), the trials whose bodies
-    `batch` holds, or (neither given) every trial that has no job yet."""
+    `batch` holds, or (neither given) every trial that has no job yet. `files` are the data
+    files' ids when the caller has them already (`upload_data_files`)."""
     _check_backend(study, backend)
     retry = retry or Retry()
-    ids = upload_data_files(study, backend, say=say)
+    ids = upload_data_files(study, backend, say=say) if files is None else files
     report = SubmitReport()
     claimed = _claim(study, count, _batch_keys(study, batch), report)
     if not claimed:
