@@ -131,10 +131,15 @@ def _match(
             if trial is not None and trial.job.id is not None:
                 doubles.append((trial, job))
                 continue
-        if trial is not None and trial.number not in found:
+        if trial is None:
+            continue
+        held = found.get(trial.number)
+        if held is None:
             found[trial.number] = (trial, job)
-        elif trial is not None:
-            doubles.append((trial, job))  # two jobs for a trial whose answers were both lost
+        else:  # two jobs for a trial whose answers were both lost: keep the older one
+            older, newer = sorted((held[1], job), key=lambda j: j.created_at or 0)
+            found[trial.number] = (trial, older)
+            doubles.append((trial, newer))
     for job_id, trial in by_id.items():
         if trial.number not in found:  # not listed (older than the scan, or a list that lags)
             found[trial.number] = (trial, backend.job(job_id))
