@@ -148,8 +148,13 @@ def _match(
 
 def _cancel_doubles(backend: Backend, doubles: list[Pair], report: SyncReport) -> None:
     """Cancel each running second job of a trial (the study keeps its first): a create whose
-    answer was lost, retried, and made by a service slower than the look-up allowed for."""
+    answer was lost, retried, and made by a service slower than the look-up allowed for. Only
+    where jobs carry the trial's key: a suffix alone cannot prove whose job it is."""
     for trial, job in doubles:
+        if not backend.keeps_metadata:  # matched on its suffix alone: it may be another's
+            what = "the same suffix; not cancelled, since this API keeps no metadata to tell"
+            report.notes.append(f"{trial.key} and job {job.id} share {what}")
+            continue
         if job.finished is None:
             backend.cancel(job.id)
             what = "cancelled it"
