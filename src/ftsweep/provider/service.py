@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import ValidationError
 
 from ftsweep.api.job_object import JobObject
 from ftsweep.errors import CredentialsError, RefusedError, ServiceError
@@ -147,16 +150,16 @@ class ServiceBackend:
         rows: list[dict[str, object]] = []
         after: str | None = None
         while True:
-            cursor = _after(after)
-            jobs = self.client.fine_tuning.jobs
-            page = self._read(partial(jobs.list_events, job_id, limit=_PAGE, extra_query=cursor))
-            for event in page.data:
-                data = event.data if isinstance(event.data, Mapping) else None
-                if event.type == "metrics" and data and "step" in data:
+            raw = self.client.fine_tuning.jobs.with_raw_response.list_events
+            page = self._page(partial(raw, job_id, limit=_PAGE, extra_query=_after(after)))
+            events = [e for e in page.get("data") or [] if isinstance(e, Mapping)]
+            for event in events:
+                data = event.get("data")
+                if event.get("type") == "metrics" and isinstance(data, Mapping) and "step" in data:
                     rows.append(dict(data))
-            if not page.has_more or not page.data:
+            if not page.get("has_more") or not events:
                 return rows
-            after = page.data[-1].id
+            after = str(events[-1].get("id"))
 
     def _checkpoint_rows(self, job_id: str) -> list[dict[str, object]]:
         checkpoints = self.client.fine_tuning.jobs.checkpoints
@@ -174,17 +177,40 @@ class ServiceBackend:
         after: str | None = None
         while True:
             cursor = {**(query or {}), **_after(after)}
-            page = self._read(
-                partial(self.client.fine_tuning.jobs.list, limit=_PAGE, extra_query=cursor)
-            )
-            jobs = [_job(item) for item in page.data]
+            raw = self.client.fine_tuning.jobs.with_raw_response.list
+            page = self._page(partial(raw, limit=_PAGE, extra_query=cursor))
+            jobs = [self._job_of(item) for item in page.get("data") or []]
             for job in jobs:
                 if since is not None and job.created_at is not None and job.created_at < since:
                     return
                 yield job
-            if not page.has_more or not jobs:
+            if not page.get("has_more") or not jobs:
                 return
             after = jobs[-1].id
+
+    def _job_of(self, item: object) -> JobObject:
+        try:
+            return JobObject.model_validate(item)
+        except ValidationError as exc:
+            ident = item.get("id") if isinstance(item, Mapping) else None
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ServiceError(
+                f"{self.describe()}: job {ident or '(no id)'} in a list page: {where}: "
+                f"{first['msg']}"
+            ) from None
+
+    def _page(self, request: Callable[[], Any]) -> dict[str, Any]:
+        """A list page as plain JSON: thousands of events are read faster without building the
+        client's models of them (the answer's status is checked by the client all the same)."""
+        answer = self._read(request)
+        try:
+            page = json.loads(answer.http_response.text)
+        except ValueError:
+            raise ServiceError(f"{self.describe()}: a list page that is not JSON") from None
+        if not isinstance(page, dict):
+            raise ServiceError(f"{self.describe()}: a list page that is not an object")
+        return page
 
     def _is_of(self, job: JobObject, sweep: str, trial: TrialJob) -> bool:
         if self.keeps_metadata:
