@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.sweep.dimensions import Categorical, Dimension, FloatRange, IntRange
@@ -83,7 +84,18 @@ class Encoding:
 
     def distributions(self) -> dict[str, BaseDistribution]:
         """Every parameter any configuration may have, with its distribution."""
-        out: dict[str, BaseDistribution] = {}
+        return {name: spec.make() for name, spec in self._specs.items()}
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """Every parameter's distribution as Optuna writes it (`distribution_to_json`), made
+        without Optuna: what a journal holds for a trial of this sweep, and the study's
+        signature."""
+        return {name: spec.text() for name, spec in self._specs.items()}
+
+    @cached_property
+    def _specs(self) -> dict[str, _Spec]:
+        out: dict[str, _Spec] = {}
         if self.union:
             out[SPACE_PARAM] = _categorical(tuple(range(len(self.space.subspaces))))
         for codes in self._codes:
@@ -131,20 +143,25 @@ class Encoding:
         return params
 
     def configuration(self, trial: FrozenTrial) -> Params | None:
-        """The configuration a trial stands for, or None for a trial plain Optuna added.
-
-        A trial whose every distribution is one of this sweep's was made from the sweep (Optuna
-        keeps a trial's values inside its distributions), so decoding is all it takes: the
-        encode-back check of `try_decode` is needed only for the others, and it is most of the
-        cost of reading a large study.
-        """
+        """The configuration a trial stands for, or None for a trial plain Optuna added."""
         ours = self._distributions
-        if all(ours.get(name) == dist for name, dist in trial.distributions.items()):
+        made = all(ours.get(name) == dist for name, dist in trial.distributions.items())
+        return self.configuration_of(trial.params, made_here=made)
+
+    def configuration_of(self, encoded: Mapping[str, Any], *, made_here: bool) -> Params | None:
+        """The configuration that a trial's parameters stand for, or None; `made_here`: every
+        distribution of the trial is one of this sweep's.
+
+        Such a trial was made from the sweep (Optuna keeps a trial's values inside its
+        distributions), so decoding is all it takes: the encode-back check of `try_decode` is
+        needed only for the others, and it is most of the cost of reading a large study.
+        """
+        if made_here:
             try:
-                return self.decode(trial.params)
+                return self.decode(encoded)
             except (KeyError, ValueError, IndexError, TypeError):
                 return None
-        return self.try_decode(trial.params)
+        return self.try_decode(encoded)
 
     @cached_property
     def _distributions(self) -> dict[str, BaseDistribution]:
@@ -206,19 +223,35 @@ def _param_name(axis: Axis, subspace: int | None) -> str:
     return base if subspace is None else f"s{subspace}.{base}"
 
 
-def _categorical(choices: tuple[Any, ...]) -> BaseDistribution:
-    from optuna.distributions import CategoricalDistribution
+class _Spec(NamedTuple):
+    """A distribution as Optuna's class and its attributes, in the order and types its
+    constructor leaves them: `distribution_to_json` writes exactly these (ftsweep's ranges never
+    need Optuna to move `high` onto a step)."""
 
-    return CategoricalDistribution(choices)
+    kind: str
+    attributes: dict[str, Any]
+
+    def make(self) -> BaseDistribution:
+        from optuna import distributions
+
+        made: BaseDistribution = getattr(distributions, self.kind)(**self.attributes)
+        return made
+
+    def text(self) -> str:
+        return json.dumps({"name": self.kind, "attributes": self.attributes})
 
 
-def _code_distributions(code: _AxisCode) -> dict[str, BaseDistribution]:
+def _categorical(choices: tuple[Any, ...]) -> _Spec:
+    return _Spec("CategoricalDistribution", {"choices": choices})
+
+
+def _code_distributions(code: _AxisCode) -> dict[str, _Spec]:
     if code.zipped:
         return {code.name: _categorical(tuple(range(code.axis.size or 0)))}
     dim = code.dimension
     if isinstance(dim, Categorical):
         return {} if dim.fixed else {code.name: _categorical(dim.values)}
-    out: dict[str, BaseDistribution] = {}
+    out: dict[str, _Spec] = {}
     if dim.auto:
         out[code.auto_name] = _categorical((False, True))
     number = _range_distribution(dim)
@@ -227,9 +260,7 @@ def _code_distributions(code: _AxisCode) -> dict[str, BaseDistribution]:
     return out
 
 
-def _range_distribution(dim: IntRange | FloatRange) -> BaseDistribution | None:
-    from optuna.distributions import FloatDistribution, IntDistribution
-
+def _range_distribution(dim: IntRange | FloatRange) -> _Spec | None:
     points = dim.points
     if points is not None and (dim.num is not None or not _even_steps(dim)):
         return _categorical(tuple(points)) if len(points) > 1 else None
@@ -238,8 +269,15 @@ def _range_distribution(dim: IntRange | FloatRange) -> BaseDistribution | None:
     if isinstance(dim, IntRange):
         step = dim.step or 1  # high on the last step: Optuna warns of a range step does not divide
         high = dim.low + (dim.high - dim.low) // step * step
-        return IntDistribution(dim.low, high, log=dim.log, step=step)
-    return FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+        ints = {"log": dim.log, "step": int(step), "low": int(dim.low), "high": int(high)}
+        return _Spec("IntDistribution", ints)
+    floats = {
+        "step": None if dim.step is None else float(dim.step),
+        "low": float(dim.low),
+        "high": float(dim.high),
+        "log": dim.log,
+    }
+    return _Spec("FloatDistribution", floats)
 
 
 def _even_steps(dim: IntRange | FloatRange) -> bool:

@@ -189,9 +189,7 @@ class TrialStore:
                 )
 
     def _signature(self) -> dict[str, str]:
-        from optuna.distributions import distribution_to_json
-
-        space = {k: distribution_to_json(d) for k, d in self.encoding.distributions().items()}
+        space = self.encoding.texts
         objectives = [[o.metric, o.direction] for o in self.sweep.objectives]
         return {
             STUDY_SPACE: json.dumps(space, sort_keys=True),
