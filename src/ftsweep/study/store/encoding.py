@@ -36,27 +36,35 @@ SPACE_PARAM = "space"
 
 @dataclass(frozen=True)
 class _AxisCode:
+    """One axis's parameters; what it is is worked out once (reading a study decodes every
+    trial)."""
+
     axis: Axis
     name: str  # the Optuna parameter (or, for auto ranges, the number's parameter)
 
-    @property
+    @cached_property
     def dimension(self) -> Dimension:
         return self.axis.dimensions[0]
 
-    @property
+    @cached_property
     def zipped(self) -> bool:
         return len(self.axis.dimensions) > 1
 
-    @property
+    @cached_property
     def auto_name(self) -> str:
         return f"{self.name}.auto"
 
-    @property
+    @cached_property
     def has_auto(self) -> bool:
         dim = self.dimension
         return not self.zipped and isinstance(dim, IntRange | FloatRange) and dim.auto
 
-    @property
+    @cached_property
+    def single(self) -> bool:
+        """The dimension has one value: it is no parameter."""
+        return self.dimension.size == 1
+
+    @cached_property
     def one_number(self) -> int | float | None:
         """The number of a range that has only one (`low == high`): it is no parameter."""
         dim = self.dimension
@@ -120,7 +128,7 @@ class Encoding:
                 out[code.auto_name] = value == AUTO
                 if value != AUTO and code.one_number is None:
                     out[code.name] = _number(code.dimension, value)
-            elif code.dimension.size != 1 and code.one_number is None:
+            elif not code.single and code.one_number is None:
                 out[code.name] = _choice(code.dimension, params[code.dimension.name])
         return out
 
@@ -136,7 +144,7 @@ class Encoding:
                 params[code.dimension.name] = AUTO
             elif code.one_number is not None:
                 params[code.dimension.name] = code.one_number
-            elif code.dimension.size == 1:
+            elif code.single:
                 params[code.dimension.name] = code.dimension.value_at(0)
             else:
                 params[code.dimension.name] = _snap(code.dimension, encoded[code.name])
