@@ -60,6 +60,13 @@ class JournalFile:
         if not read_only:
             self._create()
 
+    def allow_writes(self) -> None:
+        """Let appends through from now on (a journal read first, then written): the file and
+        its directory are made if missing."""
+        if self.read_only:
+            self._create()
+            self.read_only = False
+
     def _create(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +75,9 @@ class JournalFile:
         except OSError as exc:
             raise unusable(self.path, exc) from None
 
-    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+    def read_logs(self, log_number_from: int, *, pending: bool = True) -> Iterator[dict[str, Any]]:
+        """The records from line `log_number_from` on; in a transaction, then its pending ones
+        unless `pending` is False (a reader that must never see what may not be written)."""
         start = log_number_from if log_number_from in self._offsets else 0
         if log_number_from > self._known:  # past the file: a transaction's pending records
             start = self._known
@@ -78,9 +87,9 @@ class JournalFile:
                 if entry.number >= log_number_from and entry.log is not None:
                     self.last_read = entry.number
                     yield entry.log
-        if self._pending:  # after the file, as they will stand once written: framed
-            pending = [frame_record({}), *self._pending]
-            yield from pending[max(0, log_number_from - self._known) :]
+        if pending and self._pending:  # after the file, as they will stand once written: framed
+            logs = [frame_record({}), *self._pending]
+            yield from logs[max(0, log_number_from - self._known) :]
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         """Append `logs` whole (framed when several), flushed and fsynced, under the lock; in a

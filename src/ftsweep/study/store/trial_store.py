@@ -9,6 +9,12 @@ trial of the sweep as a frozen `TrialRecord`; `TrialStore.apply` applies a list 
 - on a database (SQLite, PostgreSQL) the updates of finished, discarded and told trials are one
   transaction; each new trial is its own (written whole, so a reader never sees half of one).
 
+A journal is read without Optuna (`ftsweep.study.store.journal_replay`), and every write but a
+new trial is appended as Optuna's own records (`ftsweep.study.store.writes`): reading a study and
+telling it results neither imports Optuna nor replays the journal through it. A new trial, the
+study's creation, the samplers and Optuna's tools go through Optuna's storage over the same file;
+so does every read of a journal the replay does not follow exactly (`Unreplayable`).
+
 Writers hold the study's lock (`lock`), so no two processes hand out or tell at once. Readers
 need none: a trial is never seen half written. Trial attributes ftsweep keeps (system
 attributes, `ftsweep:` prefixed): `position`, `discarded`, `origin`, `supersedes`, `pending`;
@@ -19,11 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ftsweep._bulk import bulk
 from ftsweep.errors import NoStudyError, StudyError
@@ -39,6 +46,13 @@ from ftsweep.study.records import (
 )
 from ftsweep.study.store.attrs import config_attrs, has_config, job_attrs, job_record
 from ftsweep.study.store.encoding import Encoding
+from ftsweep.study.store.journal_format import TRIAL_STATES, study_attr_record
+from ftsweep.study.store.journal_replay import (
+    JournalReplay,
+    JournalStudy,
+    JournalTrial,
+    Unreplayable,
+)
 from ftsweep.study.store.storage import StorageLocation, resolve_storage
 from ftsweep.sweep.jobs import trial_key
 
@@ -47,7 +61,10 @@ if TYPE_CHECKING:
     from optuna.storages import BaseStorage
     from optuna.trial import FrozenTrial
 
+    from ftsweep.study.store.journal_file import JournalFile
+    from ftsweep.study.store.writes import TrialWrites
     from ftsweep.sweep.load import Sweep
+    from ftsweep.sweep.space import Params
 
 __all__ = ["DELIVERED", "Snapshot", "TrialStore"]
 
@@ -59,6 +76,7 @@ PENDING = "ftsweep:pending"
 DELIVERED = "ftsweep:delivered:"  # + the batch's id: a study system attribute
 STUDY_SPACE = "ftsweep:distributions"
 STUDY_OBJECTIVES = "ftsweep:objectives"
+METRIC_NAMES = "study:metric_names"  # Optuna's study system attribute (`set_metric_names`)
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,14 @@ class Snapshot:
     delivered: frozenset[str]
 
 
+class _Held(NamedTuple):
+    """What writing to a loaded trial needs: its storage id, user attributes, configuration."""
+
+    trial_id: int
+    user_attrs: Mapping[str, Any]
+    params: Params | None
+
+
 class TrialStore:
     """One sweep's study in the storage `storage` names (or the default)."""
 
@@ -76,7 +102,11 @@ class TrialStore:
         self.sweep = sweep
         self.location: StorageLocation = resolve_storage(sweep.file, storage)
         self.encoding = Encoding(sweep.space)
-        self._frozen: dict[int, FrozenTrial] = {}  # the last load's, for samplers
+        self._study_id = -1  # the last load's
+        self._held: dict[int, _Held] = {}  # the last load's trials, by number
+        # By trial id: a replayed trial, its version, and the record made of it then.
+        self._made: dict[int, tuple[JournalTrial, int, TrialRecord]] = {}
+        self._replays = self.location.path is not None  # False once a journal is Unreplayable
         self._locks = 0
 
     @property
@@ -86,21 +116,43 @@ class TrialStore:
     # -- storages ------------------------------------------------------------------------
 
     @cached_property
-    def storage(self) -> BaseStorage:
-        return self.location.open()
+    def _journal(self) -> JournalFile:
+        """The journal file, opened to read until something is to be written to it."""
+        from ftsweep.study.store.journal_file import JournalFile
+
+        assert self.location.path is not None
+        return JournalFile(self.location.path, read_only=True)
 
     @cached_property
-    def _reader(self) -> BaseStorage:
-        """The storage for reading only: no lock, nothing created (a database is read through
-        the writer's storage: opening one writes nothing, and one pool is enough)."""
+    def _replay(self) -> JournalReplay:
+        return JournalReplay(self._journal)
+
+    @cached_property
+    def _optuna(self) -> BaseStorage:
+        """Optuna's storage (on a journal, over the store's one `JournalFile`, so that its
+        appends join the same transaction)."""
         if self.location.path is None:
-            return self.storage
-        return self.location.open(read_only=True)
+            return self.location.open()
+        from ftsweep.study.store.journal import journal_storage
+
+        return journal_storage(self._journal)
+
+    @property
+    def storage(self) -> BaseStorage:
+        """Optuna's storage of the study, to write to (a missing journal file is made)."""
+        if self.location.path is not None and self._journal.read_only:
+            # Optuna first: a command killed while importing it leaves no empty journal.
+            from ftsweep.study.store import journal  # noqa: F401
+
+            self._journal.allow_writes()
+        return self._optuna
 
     def close(self) -> None:
         """Release the storage's database connections (journal files hold none)."""
-        self.__dict__.pop("_reader", None)
-        storage = self.__dict__.pop("storage", None)
+        for name in ("_replay", "_journal"):
+            self.__dict__.pop(name, None)
+        self._made.clear()
+        storage = self.__dict__.pop("_optuna", None)
         engine = getattr(storage, "engine", None)
         if engine is not None:
             storage.remove_session()
@@ -130,20 +182,53 @@ class TrialStore:
         """Every trial of the sweep. With `write`, the study is created when missing and
         checked against the sweep; without, nothing is created or locked, and a storage that
         holds no study of the sweep is a NoStudyError."""
+        if not write and not self.location.exists():
+            raise self._no_study()
+        if self._replays:
+            try:
+                return self._load_journal(write)
+            except Unreplayable:  # Optuna's replay gives its exact result, or its error
+                self._replays = False
+                self.__dict__.pop("_replay", None)
+        return self._load_optuna(write)
+
+    def _load_journal(self, write: bool) -> Snapshot:
+        study = self._replay.study(self.name) if self.location.exists() else None
+        if write and (study is None or not self._set_up(study)):
+            self._open_for_writing()  # Optuna creates the study, or completes its attributes
+            study = self._replay.study(self.name)
+        if study is None:
+            raise self._no_study()
+        self._missing(study.system_attrs)
+        self._study_id = study.study_id
+        trials = [(t, self._journal_record(t)) for t in study.trials]
+        return self._snapshot(trials, study.system_attrs)
+
+    def _set_up(self, study: JournalStudy) -> bool:
+        """Whether the study holds its signature and metric names: writing needs no Optuna."""
+        metrics = [o.metric for o in self.sweep.objectives]
+        attrs = study.system_attrs
+        return not self._missing(attrs) and attrs.get(METRIC_NAMES) == metrics
+
+    def _load_optuna(self, write: bool) -> Snapshot:
         storage = self._open_for_writing() if write else self._open_for_reading()
-        study_id = storage.get_study_id_from_name(self.name)
-        attrs = storage.get_study_system_attrs(study_id)
-        trials = storage.get_all_trials(study_id, deepcopy=False)
-        self._frozen = {t.number: t for t in trials}
+        self._study_id = storage.get_study_id_from_name(self.name)
+        attrs = storage.get_study_system_attrs(self._study_id)
+        found = storage.get_all_trials(self._study_id, deepcopy=False)
+        return self._snapshot([(t, self._optuna_record(t)) for t in found], attrs)
+
+    def _snapshot(
+        self,
+        trials: Sequence[tuple[FrozenTrial | JournalTrial, TrialRecord]],
+        attrs: Mapping[str, Any],
+    ) -> Snapshot:
+        """The snapshot of a load; what writing needs of each trial is kept in `_held`."""
+        self._held = {r.number: _Held(_trial_id(t), t.user_attrs, r.params) for t, r in trials}
         delivered = frozenset(k.removeprefix(DELIVERED) for k in attrs if k.startswith(DELIVERED))
-        return Snapshot([self._record(t) for t in trials], delivered)
+        return Snapshot([r for _, r in trials], delivered)
 
     def _open_for_reading(self) -> BaseStorage:
-        storage = self.__dict__.get("storage")  # one opened to write reads as well
-        if storage is None:
-            if not self.location.exists():
-                raise self._no_study()
-            storage = self._reader
+        storage = self._optuna
         self._check(storage, write=False)
         return storage
 
@@ -175,11 +260,17 @@ class TrialStore:
             study_id = storage.get_study_id_from_name(self.name)
         except KeyError:
             raise self._no_study() from None
-        stored = storage.get_study_system_attrs(study_id)
-        for key, value in self._signature().items():
+        for key in self._missing(storage.get_study_system_attrs(study_id)):
+            if write:
+                storage.set_study_system_attr(study_id, key, self._signature[key])
+
+    def _missing(self, stored: Mapping[str, Any]) -> list[str]:
+        """The attributes of the sweep's signature a study does not hold yet; a StudyError
+        when one it holds is another."""
+        missing = []
+        for key, value in self._signature.items():
             if key not in stored:
-                if write:
-                    storage.set_study_system_attr(study_id, key, value)
+                missing.append(key)
             elif stored[key] != value:
                 what = "space" if key == STUDY_SPACE else "objectives"
                 raise StudyError(
@@ -187,16 +278,45 @@ class TrialStore:
                     f"{self.location.url}; a study keeps its distributions and objectives for "
                     "life: restore them, or give the sweep a new name to start a new study"
                 )
+        return missing
 
+    @cached_property
     def _signature(self) -> dict[str, str]:
-        space = self.encoding.texts
         objectives = [[o.metric, o.direction] for o in self.sweep.objectives]
         return {
-            STUDY_SPACE: json.dumps(space, sort_keys=True),
+            STUDY_SPACE: json.dumps(self.encoding.texts, sort_keys=True),
             STUDY_OBJECTIVES: json.dumps(objectives),
         }
 
-    def _record(self, trial: FrozenTrial) -> TrialRecord:
+    def _optuna_record(self, trial: FrozenTrial) -> TrialRecord:
+        state = State(trial.state.name.lower())
+        return self._record(trial, state, self.encoding.configuration(trial))
+
+    def _journal_record(self, trial: JournalTrial) -> TrialRecord:
+        """The record of a replayed trial, made again only when the trial changed (a tell after
+        a read loads twice)."""
+        made = self._made.get(trial.trial_id)
+        if made is not None and made[0] is trial and made[1] == trial.version:
+            return made[2]
+        record = self._replayed_record(trial)
+        self._made[trial.trial_id] = (trial, trial.version, record)
+        return record
+
+    def _replayed_record(self, trial: JournalTrial) -> TrialRecord:
+        """Unreplayable when the trial holds one of the sweep's parameters with another
+        distribution (whether Optuna takes the two for one is its own comparison)."""
+        texts, made_here = self.encoding.texts, True
+        for name, text in trial.distributions.items():
+            ours = texts.get(name)
+            if ours is not None and ours != text:
+                raise Unreplayable(f"parameter {name!r} of the sweep with another distribution")
+            made_here = made_here and ours is not None
+        params = self.encoding.configuration_of(trial.params, made_here=made_here)
+        return self._record(trial, State(TRIAL_STATES[trial.state]), params)
+
+    def _record(
+        self, trial: FrozenTrial | JournalTrial, state: State, params: Params | None
+    ) -> TrialRecord:
         system = trial.system_attrs
         supersedes = system.get(SUPERSEDES)
         original = trial.number if supersedes is None else int(supersedes)
@@ -205,8 +325,8 @@ class TrialStore:
         return TrialRecord(
             number=trial.number,
             key=trial_key(self.name, original),
-            params=self.encoding.configuration(trial),
-            state=State(trial.state.name.lower()),
+            params=params,
+            state=state,
             values=values,
             origin=str(system.get(ORIGIN, "ask")),
             position=system.get(POSITION),
@@ -221,69 +341,83 @@ class TrialStore:
 
     # -- writing -------------------------------------------------------------------------
 
+    @bulk  # telling 10,000 results makes many objects and no cycles
     def apply(self, writes: Sequence[Write]) -> list[int]:
         """Apply `writes` (see the module docstring); the numbers of the new trials, in order.
         The caller holds the lock and loaded the study to write since taking it."""
         if not writes:
             return []
-        storage = self.storage
+        if self.location.path is None:
+            return self._apply(writes)
+        journal = self._journal
+        journal.allow_writes()
         try:
-            with self._transaction(storage):
-                return self._apply(storage, writes)
+            with journal.transaction():
+                return self._apply(writes)
         except BaseException:
-            if getattr(storage, "journal", None) is not None:
-                self.__dict__.pop("storage", None)  # it replayed what was not written
+            self.__dict__.pop("_optuna", None)  # it replayed what was not written
             raise
 
-    def _transaction(self, storage: BaseStorage) -> contextlib.AbstractContextManager[None]:
-        journal = getattr(storage, "journal", None)
-        return journal.transaction() if journal is not None else contextlib.nullcontext()
-
-    def _apply(self, storage: BaseStorage, writes: Sequence[Write]) -> list[int]:
+    def _apply(self, writes: Sequence[Write]) -> list[int]:
         from ftsweep.study.store.writes import TrialWrites
 
-        study_id = storage.get_study_id_from_name(self.name)
-        created = [self._create(storage, study_id, w) for w in writes if isinstance(w, Create)]
+        created = [self._create(w) for w in writes if isinstance(w, Create)]
         updates = TrialWrites()
-        ids = _TrialIds(storage, study_id, self._frozen)
         for write in writes:
             if isinstance(write, Finish):
-                state = _optuna_state(write.state)
-                updates.finish(ids[write.number], state, write.values, write.completed)
+                state = TRIAL_STATES.index(write.state.value)
+                updates.finish(self._trial_id(write.number), state, write.values, write.completed)
             elif isinstance(write, Discard):
-                updates.system_attrs(ids[write.number], {DISCARDED: write.reason})
-                updates.finish(ids[write.number], _optuna_state(State.FAIL), None)
+                trial_id = self._trial_id(write.number)
+                updates.system_attrs(trial_id, {DISCARDED: write.reason})
+                updates.finish(trial_id, TRIAL_STATES.index(State.FAIL.value), None)
             elif isinstance(write, RecordJob):
-                self._record_job(updates, ids[write.number], write)
-        updates.commit(storage)
-        for write in writes:
-            if isinstance(write, Deliver):
-                storage.set_study_system_attr(study_id, DELIVERED + write.batch, True)
+                self._record_job(updates, write)
+        updates.commit(self._journal if self.location.path is not None else self.storage)
+        self._deliver([w.batch for w in writes if isinstance(w, Deliver)])
         return created
 
-    def _record_job(self, updates: Any, trial_id: int, write: RecordJob) -> None:
-        held = self._held_attrs(write.number)
-        new = {k: v for k, v in job_attrs(write.job).items() if held.get(k) != v}
-        if write.config and write.number in self._frozen:
-            params = self.encoding.configuration(self._frozen[write.number])
-            new.update(config_attrs(params) if params is not None else {})
+    def _trial_id(self, number: int) -> int:
+        """A trial's storage id: the loaded trial's, else (a trial the last load did not see)
+        Optuna's lookup."""
+        held = self._held.get(number)
+        if held is not None:
+            return held.trial_id
+        lookup = self.storage.get_trial_id_from_study_id_trial_number
+        return int(lookup(self._study_id, number))
+
+    def _record_job(self, updates: TrialWrites, write: RecordJob) -> None:
+        held = self._held.get(write.number)
+        attrs = held.user_attrs if held is not None else {}
+        new = {k: v for k, v in job_attrs(write.job).items() if attrs.get(k) != v}
+        if write.config and held is not None and held.params is not None:
+            new.update(config_attrs(held.params))
         if new:
-            updates.user_attrs(trial_id, new)
+            updates.user_attrs(self._trial_id(write.number), new)
 
-    def _held_attrs(self, number: int) -> dict[str, Any]:
-        trial = self._frozen.get(number)
-        return dict(trial.user_attrs) if trial is not None else {}
+    def _deliver(self, batches: Sequence[str]) -> None:
+        """Mark batches delivered: on a journal as the records Optuna's setter writes."""
+        keys = [DELIVERED + batch for batch in batches]
+        if self.location.path is None:
+            for key in keys:
+                self.storage.set_study_system_attr(self._study_id, key, True)
+        elif keys:
+            worker = f"ftsweep-{uuid.uuid4()}"
+            self._journal.append_logs(
+                [study_attr_record(worker, self._study_id, key, True) for key in keys]
+            )
 
-    def _create(self, storage: BaseStorage, study_id: int, write: Create) -> int:
+    def _create(self, write: Create) -> int:
+        storage = self.storage
         template = self._template(write)
-        trial_id = storage.create_new_trial(study_id, template_trial=template)
+        trial_id = storage.create_new_trial(self._study_id, template_trial=template)
         number = int(storage.get_trial_number_from_id(trial_id))
         if write.number is not None and number != write.number:
             raise StudyError(
                 f"sweep {self.name!r}: a new trial got number {number}, not {write.number}: the "
                 "study changed while this command held its lock; run the command again"
             )
-        self._frozen[number] = storage.get_trial(trial_id)
+        self._held[number] = _Held(trial_id, template.user_attrs, write.params)
         return number
 
     def _template(self, write: Create) -> FrozenTrial:
@@ -319,34 +453,22 @@ class TrialStore:
         read it, but write through `apply` only, or ftsweep's bookkeeping breaks."""
         import optuna
 
-        self._open_for_reading()
-        storage = self.__dict__.get("storage") or self._reader
-        return optuna.load_study(study_name=self.name, storage=storage)
+        if not self.location.exists():
+            raise self._no_study()
+        return optuna.load_study(study_name=self.name, storage=self._open_for_reading())
 
     def optuna_trials(self, records: Sequence[TrialRecord]) -> list[FrozenTrial]:
-        """The loaded Optuna trials of `records`, as a sampler learns from them."""
-        return [self._frozen[r.number] for r in records]
+        """Optuna's trials of `records` (of the last load), as a sampler learns from them."""
+        found = self._optuna.get_all_trials(self._study_id, deepcopy=False)
+        by_number = {t.number: t for t in found}
+        return [by_number[r.number] for r in records]
 
 
-class _TrialIds:
-    """Trial numbers to the storage's trial ids.
-
-    The ids of loaded trials are read from the trials themselves (`FrozenTrial._trial_id`, the
-    one private attribute this module reads): Optuna's public lookup re-reads the journal on
-    every call, which made a tell of 10,000 results four times slower. A trial the last load
-    did not see is looked up through the public API."""
-
-    def __init__(
-        self, storage: BaseStorage, study_id: int, loaded: dict[int, FrozenTrial]
-    ) -> None:
-        self._storage, self._study_id, self._loaded = storage, study_id, loaded
-
-    def __getitem__(self, number: int) -> int:
-        found = getattr(self._loaded.get(number), "_trial_id", None)
-        if isinstance(found, int):
-            return found
-        lookup = self._storage.get_trial_id_from_study_id_trial_number
-        return int(lookup(self._study_id, number))
+def _trial_id(trial: FrozenTrial | JournalTrial) -> int:
+    """A trial's storage id; Optuna's trials hold it as `_trial_id`, the one private attribute
+    this module reads (its public lookup re-reads the journal on every call)."""
+    found = trial.trial_id if isinstance(trial, JournalTrial) else trial._trial_id
+    return int(found)
 
 
 def _optuna_state(state: State) -> Any:
