@@ -132,6 +132,11 @@ class Encoding:
                 out[code.name] = _choice(code.dimension, params[code.dimension.name])
         return out
 
+    def internal(self, encoded: Mapping[str, Any]) -> dict[str, Any]:
+        """Encoded parameters as Optuna stores them (`to_internal_repr`): a choice's index, a
+        number as a float."""
+        return {name: self._specs[name].internal(value) for name, value in encoded.items()}
+
     def decode(self, encoded: Mapping[str, Any]) -> Params:
         """The configuration that Optuna parameters stand for."""
         index = int(encoded.get(SPACE_PARAM, 0)) if self.union else 0
@@ -247,6 +252,13 @@ class _Spec(NamedTuple):
 
     def text(self) -> str:
         return json.dumps({"name": self.kind, "attributes": self.attributes})
+
+    def internal(self, value: Any) -> Any:
+        """`to_internal_repr` of a value the distribution holds (ftsweep's choices hold no NaN,
+        which Optuna looks for apart)."""
+        if self.kind == "CategoricalDistribution":
+            return self.attributes["choices"].index(value)
+        return float(value)
 
 
 def _categorical(choices: tuple[Any, ...]) -> _Spec:

@@ -8,6 +8,7 @@ whole frames and checks every record before Optuna replays it.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any, NamedTuple
@@ -26,6 +27,8 @@ __all__ = [
     "state_record",
     "study_attr_record",
     "trial_attr_record",
+    "trial_record",
+    "worker",
 ]
 
 APPEND = "ftsweep:append"  # the framing record's attribute, and its worker id
@@ -67,6 +70,48 @@ _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an obj
 def now() -> str:
     """A completion time the way Optuna's JournalStorage writes one (it replays it naive)."""
     return datetime.now(tz=UTC).isoformat(timespec="microseconds")
+
+
+def worker() -> str:
+    """A worker id for one write's records: no process's Optuna worker, so that Optuna's replay
+    takes them as another's (a worker owns the running trials it created)."""
+    return f"ftsweep-{uuid.uuid4()}"
+
+
+def trial_record(
+    worker: str,
+    study_id: int,
+    *,
+    state: int,
+    values: Sequence[float] | None,
+    times: tuple[str, str | None],
+    distributions: dict[str, str],
+    params: dict[str, Any],
+    user_attrs: dict[str, Any],
+    system_attrs: dict[str, Any],
+) -> dict[str, Any]:
+    """A new trial written whole, as `create_new_trial` writes one from a template trial:
+    `times` are its start and completion, `distributions` their JSON texts, `params` internal."""
+    several = values is not None and len(values) > 1
+    record: dict[str, Any] = {
+        "op_code": CREATE_TRIAL,
+        "worker_id": worker,
+        "study_id": study_id,
+        "datetime_start": times[0],
+        "state": state,
+        "value": values[0] if values is not None and not several else None,
+        "values": list(values) if values is not None and several else None,
+    }
+    if times[1] is not None:
+        record["datetime_complete"] = times[1]
+    record.update(
+        distributions=distributions,
+        params=params,
+        user_attrs=user_attrs,
+        system_attrs=system_attrs,
+        intermediate_values={},
+    )
+    return record
 
 
 def trial_attr_record(

@@ -100,6 +100,11 @@ class JournalReplay:
         self._next_study = 0
         self._kinds: dict[str, _Kind] = {}  # distribution texts parsed
 
+    @property
+    def next_trial_id(self) -> int:
+        """The id Optuna gives the next new trial: it counts the trials of every study."""
+        return len(self._trials)
+
     def study(self, name: str) -> JournalStudy | None:
         """The study named `name`, with everything written until now replayed."""
         for log in self.journal.read_logs(self._read, pending=False):

@@ -9,11 +9,12 @@ trial of the sweep as a frozen `TrialRecord`; `TrialStore.apply` applies a list 
 - on a database (SQLite, PostgreSQL) the updates of finished, discarded and told trials are one
   transaction; each new trial is its own (written whole, so a reader never sees half of one).
 
-A journal is read without Optuna (`ftsweep.study.store.journal_replay`), and every write but a
-new trial is appended as Optuna's own records (`ftsweep.study.store.writes`): reading a study and
-telling it results neither imports Optuna nor replays the journal through it. A new trial, the
-study's creation, the samplers and Optuna's tools go through Optuna's storage over the same file;
-so does every read of a journal the replay does not follow exactly (`Unreplayable`).
+A journal is read without Optuna (`ftsweep.study.store.journal_replay`), and every write is
+appended as the records Optuna's own setters write (`ftsweep.study.store.journal_format`,
+`ftsweep.study.store.writes`): reading a study, telling it results and handing out a static
+strategy's trials neither import Optuna nor replay the journal through it. The study's creation,
+the samplers and Optuna's tools go through Optuna's storage over the same file; so do the reads
+and new trials of a journal the replay does not follow exactly (`Unreplayable`).
 
 Writers hold the study's lock (`lock`), so no two processes hand out or tell at once. Readers
 need none: a trial is never seen half written. Trial attributes ftsweep keeps (system
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,12 @@ from ftsweep.study.records import (
 )
 from ftsweep.study.store.attrs import config_attrs, has_config, job_attrs, job_record
 from ftsweep.study.store.encoding import Encoding
-from ftsweep.study.store.journal_format import TRIAL_STATES, study_attr_record
+from ftsweep.study.store.journal_format import (
+    TRIAL_STATES,
+    study_attr_record,
+    trial_record,
+    worker,
+)
 from ftsweep.study.store.journal_replay import (
     JournalReplay,
     JournalStudy,
@@ -103,6 +109,7 @@ class TrialStore:
         self.location: StorageLocation = resolve_storage(sweep.file, storage)
         self.encoding = Encoding(sweep.space)
         self._study_id = -1  # the last load's
+        self._next = (0, 0)  # the id and number of the next new trial, after the last load
         self._held: dict[int, _Held] = {}  # the last load's trials, by number
         # By trial id: a replayed trial, its version, and the record made of it then.
         self._made: dict[int, tuple[JournalTrial, int, TrialRecord]] = {}
@@ -201,6 +208,7 @@ class TrialStore:
             raise self._no_study()
         self._missing(study.system_attrs)
         self._study_id = study.study_id
+        self._next = (self._replay.next_trial_id, len(study.trials))
         trials = [(t, self._journal_record(t)) for t in study.trials]
         return self._snapshot(trials, study.system_attrs)
 
@@ -361,7 +369,11 @@ class TrialStore:
     def _apply(self, writes: Sequence[Write]) -> list[int]:
         from ftsweep.study.store.writes import TrialWrites
 
-        created = [self._create(w) for w in writes if isinstance(w, Create)]
+        creates = [w for w in writes if isinstance(w, Create)]
+        if self.location.path is not None and self._replays:
+            created = self._append_trials(creates)
+        else:
+            created = [self._create(w) for w in creates]
         updates = TrialWrites()
         for write in writes:
             if isinstance(write, Finish):
@@ -402,43 +414,77 @@ class TrialStore:
             for key in keys:
                 self.storage.set_study_system_attr(self._study_id, key, True)
         elif keys:
-            worker = f"ftsweep-{uuid.uuid4()}"
+            writer = worker()
             self._journal.append_logs(
-                [study_attr_record(worker, self._study_id, key, True) for key in keys]
+                [study_attr_record(writer, self._study_id, key, True) for key in keys]
             )
+
+    def _append_trials(self, creates: Sequence[Create]) -> list[int]:
+        """New trials on a journal, as the records Optuna's `create_new_trial` writes for them,
+        numbered on from the last load (which the caller made under the lock)."""
+        writer, (trial_id, number) = worker(), self._next
+        logs, numbers = [], []
+        for write in creates:
+            self._numbered(write, number)
+            log = self._trial_record(writer, write)
+            self._held[number] = _Held(trial_id, log["user_attrs"], write.params)
+            logs.append(log)
+            numbers.append(number)
+            trial_id, number = trial_id + 1, number + 1
+        self._next = (trial_id, number)
+        self._journal.append_logs(logs)
+        return numbers
+
+    def _trial_record(self, writer: str, write: Create) -> dict[str, Any]:
+        """A new trial's record. A complete trial needs values, without NaN, as Optuna's
+        `create_trial` checks (encoding keeps the parameters inside their distributions)."""
+        encoded = self.encoding.encode(write.params)
+        values = _values(write)
+        if write.state == State.COMPLETE and (values is None or any(map(math.isnan, values))):
+            raise ValueError(f"a complete trial needs values, without NaN: {values}")
+        now = datetime.now(UTC)
+        complete = _written(write.completed or now) if write.state.finished else None
+        return trial_record(
+            writer,
+            self._study_id,
+            state=TRIAL_STATES.index(write.state.value),
+            values=values,
+            times=(_written(write.started or now), complete),
+            distributions={name: self.encoding.texts[name] for name in encoded},
+            params=self.encoding.internal(encoded),
+            user_attrs=_user_attrs(write),
+            system_attrs=_system_attrs(write),
+        )
 
     def _create(self, write: Create) -> int:
         storage = self.storage
         template = self._template(write)
         trial_id = storage.create_new_trial(self._study_id, template_trial=template)
         number = int(storage.get_trial_number_from_id(trial_id))
+        self._numbered(write, number)
+        self._held[number] = _Held(trial_id, template.user_attrs, write.params)
+        return number
+
+    def _numbered(self, write: Create, number: int) -> None:
+        """Refuse a new trial that gets another number than the writer expects."""
         if write.number is not None and number != write.number:
             raise StudyError(
                 f"sweep {self.name!r}: a new trial got number {number}, not {write.number}: the "
                 "study changed while this command held its lock; run the command again"
             )
-        self._held[number] = _Held(trial_id, template.user_attrs, write.params)
-        return number
 
     def _template(self, write: Create) -> FrozenTrial:
         from optuna.trial import create_trial
 
         encoded = self.encoding.encode(write.params)
         distributions = self.encoding.distributions()
-        ours = {
-            POSITION: write.position,
-            ORIGIN: None if write.origin == "ask" else write.origin,
-            SUPERSEDES: write.supersedes,
-            PENDING: dict(write.pending) if write.pending is not None else None,
-        }
-        system = {**write.sampler_attrs, **{k: v for k, v in ours.items() if v is not None}}
         template = create_trial(
             state=_optuna_state(write.state),
-            values=list(write.values) if write.state == State.COMPLETE and write.values else None,
+            values=_values(write),
             params=encoded,
             distributions={k: distributions[k] for k in encoded},
-            user_attrs={**config_attrs(write.params), **job_attrs(write.job)},
-            system_attrs=system,
+            user_attrs=_user_attrs(write),
+            system_attrs=_system_attrs(write),
         )
         if write.started is not None:
             template.datetime_start = write.started
@@ -469,6 +515,30 @@ def _trial_id(trial: FrozenTrial | JournalTrial) -> int:
     this module reads (its public lookup re-reads the journal on every call)."""
     found = trial.trial_id if isinstance(trial, JournalTrial) else trial._trial_id
     return int(found)
+
+
+def _values(write: Create) -> list[float] | None:
+    return list(write.values) if write.state == State.COMPLETE and write.values else None
+
+
+def _user_attrs(write: Create) -> dict[str, Any]:
+    return {**config_attrs(write.params), **job_attrs(write.job)}
+
+
+def _system_attrs(write: Create) -> dict[str, Any]:
+    """The sampler's attributes and ftsweep's (those that say something)."""
+    ours = {
+        POSITION: write.position,
+        ORIGIN: None if write.origin == "ask" else write.origin,
+        SUPERSEDES: write.supersedes,
+        PENDING: dict(write.pending) if write.pending is not None else None,
+    }
+    return {**write.sampler_attrs, **{k: v for k, v in ours.items() if v is not None}}
+
+
+def _written(moment: datetime) -> str:
+    """A time as `create_new_trial` writes it: in UTC, to the microsecond."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _optuna_state(state: State) -> Any:

@@ -13,7 +13,6 @@ any other storage through Optuna's public storage API one by one.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,19 +90,19 @@ def _commit(storage: BaseStorage, updates: Mapping[int, _Update]) -> None:
 
 
 def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> None:
-    from ftsweep.study.store.journal_format import now, state_record, trial_attr_record
+    from ftsweep.study.store.journal_format import now, state_record, trial_attr_record, worker
 
-    worker = f"ftsweep-{uuid.uuid4()}"  # not this process's Optuna worker: nothing to own
+    writer = worker()
     time = now()
     logs: list[dict[str, Any]] = []
     for trial_id, update in updates.items():
         for key, value in update.user_attrs.items():
-            logs.append(trial_attr_record(worker, trial_id, "user", key, value))
+            logs.append(trial_attr_record(writer, trial_id, "user", key, value))
         for key, value in update.system_attrs.items():
-            logs.append(trial_attr_record(worker, trial_id, "system", key, value))
+            logs.append(trial_attr_record(writer, trial_id, "system", key, value))
         if update.state is not None:
             when = update.completed.isoformat(timespec="microseconds") if update.completed else time
-            logs.append(state_record(worker, trial_id, int(update.state), update.values, when))
+            logs.append(state_record(writer, trial_id, int(update.state), update.values, when))
     journal.append_logs(logs)
     # No replay here: every JournalStorage read replays new records first, so the next read
     # (in this process or any other) sees these; replaying 10,000 updates now would double
