@@ -44,25 +44,30 @@ UNION = (
 )
 
 
-def load(study: SweepStudy, *, by_optuna: bool = False) -> tuple[Snapshot, dict[int, Any], bool]:
-    """A fresh store's load: its snapshot, what it keeps for writing each trial, and whether
-    the replay read the journal (`by_optuna`: the store is made to hand it to Optuna)."""
+Loaded = tuple[Snapshot, dict[int, Any], list[Any]]
+
+
+def load(study: SweepStudy, *, by_optuna: bool = False) -> tuple[Loaded, bool]:
+    """A fresh store's load: its snapshot, what it keeps for writing each trial and its trials
+    as Optuna's samplers get them; and whether the replay read the journal (`by_optuna`: the
+    store is made to hand it to Optuna)."""
     store = TrialStore(study.sweep)
     if by_optuna:
         store._replays = False
     try:
         snapshot = store.load()
-        return snapshot, dict(store._held), store._replays
+        frozen = store.optuna_trials(snapshot.trials)
+        return (snapshot, dict(store._held), frozen), store._replays
     finally:
         store.close()
 
 
 def same_as_optuna(study: SweepStudy) -> Snapshot:
     """The study's snapshot, read by the replay and checked against Optuna's replay."""
-    snapshot, held, replayed = load(study)
+    loaded, replayed = load(study)
     assert replayed, "the replay handed the journal to Optuna"
-    assert (snapshot, held) == load(study, by_optuna=True)[:2]
-    return snapshot
+    assert loaded == load(study, by_optuna=True)[0]
+    return loaded[0]
 
 
 class Studies:
@@ -355,9 +360,9 @@ def test_records_the_replay_does_not_follow_go_to_optuna(
     journal: SweepStudy, records: list[dict[str, Any]]
 ) -> None:
     append(journal, records)
-    snapshot, held, replayed = load(journal)
+    loaded, replayed = load(journal)
     assert not replayed
-    assert (snapshot, held) == load(journal, by_optuna=True)[:2]
+    assert loaded == load(journal, by_optuna=True)[0]
 
 
 @pytest.mark.parametrize("record", REFUSED.values(), ids=REFUSED.keys())

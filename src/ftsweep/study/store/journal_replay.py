@@ -83,6 +83,7 @@ class JournalTrial:
     distributions: dict[str, str]
     user_attrs: dict[str, Any]
     system_attrs: dict[str, Any]
+    intermediate_values: dict[int, Any]
     datetime_start: datetime | None
     datetime_complete: datetime | None
     version: int = 0  # records that changed it: what a reader made of it holds until it moves
@@ -143,7 +144,6 @@ class JournalReplay:
             return
         distributions = _mapping(log, "distributions")
         params = self._params(_mapping(log, "params"), distributions)
-        _intermediate_steps(log)
         trial = JournalTrial(
             trial_id=len(self._trials),
             number=len(study.trials),
@@ -154,6 +154,7 @@ class JournalReplay:
             distributions=distributions,
             user_attrs=_mapping(log, "user_attrs"),
             system_attrs=_mapping(log, "system_attrs"),
+            intermediate_values=_intermediate_values(log),
             datetime_start=_moment(log["datetime_start"]),
             datetime_complete=_moment(log.get("datetime_complete")),
         )
@@ -198,8 +199,13 @@ class JournalReplay:
         trial.version += 1
 
     def _set_trial_intermediate_value(self, log: dict[str, Any]) -> None:
-        if self._updatable(log["trial_id"]) is not None and "intermediate_value" not in log:
+        trial = self._updatable(log["trial_id"])
+        if trial is None:
+            return
+        if "intermediate_value" not in log:
             raise Unreplayable("an intermediate value without its value")
+        trial.intermediate_values[log["step"]] = log["intermediate_value"]
+        trial.version += 1
 
     def _set_trial_user_attr(self, log: dict[str, Any]) -> None:
         trial = self._updatable(log["trial_id"])
@@ -274,11 +280,10 @@ def _values(log: dict[str, Any]) -> list[Any] | None:
     return values
 
 
-def _intermediate_steps(log: dict[str, Any]) -> None:
-    """Optuna reads a new trial's intermediate values by step; ftsweep keeps none."""
+def _intermediate_values(log: dict[str, Any]) -> dict[int, Any]:
+    """A new trial's intermediate values, by step (a number, as Optuna reads it)."""
     try:
-        for step in _mapping(log, "intermediate_values"):
-            int(step)
+        return {int(step): value for step, value in _mapping(log, "intermediate_values").items()}
     except ValueError:
         raise Unreplayable("an intermediate value whose step is not a number") from None
 

@@ -12,9 +12,10 @@ trial of the sweep as a frozen `TrialRecord`; `TrialStore.apply` applies a list 
 A journal is read without Optuna (`ftsweep.study.store.journal_replay`), and every write is
 appended as the records Optuna's own setters write (`ftsweep.study.store.journal_format`,
 `ftsweep.study.store.writes`): reading a study, telling it results and handing out a static
-strategy's trials neither import Optuna nor replay the journal through it. The study's creation,
-the samplers and Optuna's tools go through Optuna's storage over the same file; so do the reads
-and new trials of a journal the replay does not follow exactly (`Unreplayable`).
+strategy's trials neither import Optuna nor replay the journal through it, and a sampler learns
+from `FrozenTrial`s made of the replay's trials. The study's creation and `optuna_study` go
+through Optuna's storage over the same file; so does everything on a journal the replay does not
+follow exactly (`Unreplayable`).
 
 Writers hold the study's lock (`lock`), so no two processes hand out or tell at once. Readers
 need none: a trial is never seen half written. Trial attributes ftsweep keeps (system
@@ -64,6 +65,7 @@ from ftsweep.sweep.jobs import trial_key
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.distributions import BaseDistribution
     from optuna.storages import BaseStorage
     from optuna.trial import FrozenTrial
 
@@ -111,6 +113,8 @@ class TrialStore:
         self._study_id = -1  # the last load's
         self._next = (0, 0)  # the id and number of the next new trial, after the last load
         self._held: dict[int, _Held] = {}  # the last load's trials, by number
+        self._loaded: dict[int, FrozenTrial | JournalTrial] = {}  # the same, as loaded
+        self._distributions: dict[str, BaseDistribution] = {}  # Optuna's, by their text
         # By trial id: a replayed trial, its version, and the record made of it then.
         self._made: dict[int, tuple[JournalTrial, int, TrialRecord]] = {}
         self._replays = self.location.path is not None  # False once a journal is Unreplayable
@@ -230,7 +234,9 @@ class TrialStore:
         trials: Sequence[tuple[FrozenTrial | JournalTrial, TrialRecord]],
         attrs: Mapping[str, Any],
     ) -> Snapshot:
-        """The snapshot of a load; what writing needs of each trial is kept in `_held`."""
+        """The snapshot of a load; each trial is kept for Optuna's samplers (`_loaded`), what
+        writing to it needs in `_held`."""
+        self._loaded = {r.number: t for t, r in trials}
         self._held = {r.number: _Held(_trial_id(t), t.user_attrs, r.params) for t, r in trials}
         delivered = frozenset(k.removeprefix(DELIVERED) for k in attrs if k.startswith(DELIVERED))
         return Snapshot([r for _, r in trials], delivered)
@@ -504,10 +510,38 @@ class TrialStore:
         return optuna.load_study(study_name=self.name, storage=self._open_for_reading())
 
     def optuna_trials(self, records: Sequence[TrialRecord]) -> list[FrozenTrial]:
-        """Optuna's trials of `records` (of the last load), as a sampler learns from them."""
-        found = self._optuna.get_all_trials(self._study_id, deepcopy=False)
-        by_number = {t.number: t for t in found}
-        return [by_number[r.number] for r in records]
+        """Optuna's trials of `records` (of the last load), as a sampler or Optuna's tools learn
+        from them: a replayed trial is made into the `FrozenTrial` Optuna's replay gives."""
+        return [self._frozen(self._loaded[r.number]) for r in records]
+
+    def _frozen(self, trial: FrozenTrial | JournalTrial) -> FrozenTrial:
+        if not isinstance(trial, JournalTrial):
+            return trial
+        from optuna.trial import FrozenTrial, TrialState
+
+        return FrozenTrial(
+            number=trial.number,
+            state=TrialState(trial.state),
+            value=None,
+            values=None if trial.values is None else list(trial.values),
+            datetime_start=trial.datetime_start,
+            datetime_complete=trial.datetime_complete,
+            params=dict(trial.params),
+            distributions={k: self._distribution(t) for k, t in trial.distributions.items()},
+            user_attrs=dict(trial.user_attrs),
+            system_attrs=dict(trial.system_attrs),
+            intermediate_values=dict(trial.intermediate_values),
+            trial_id=trial.trial_id,
+        )
+
+    def _distribution(self, text: str) -> BaseDistribution:
+        """A distribution of its text, made once (a study's trials share a few)."""
+        made = self._distributions.get(text)
+        if made is None:
+            from optuna.distributions import json_to_distribution
+
+            made = self._distributions[text] = json_to_distribution(text)
+        return made
 
 
 def _trial_id(trial: FrozenTrial | JournalTrial) -> int:
