@@ -12,6 +12,7 @@ import pytest
 
 from ftsweep.errors import StudyError
 from ftsweep.study.records import Create, Deliver, Discard, Finish, JobRecord, RecordJob, State
+from ftsweep.study.store.trial_store import TrialStore
 from tests.study.test_study import CONTINUOUS_SPACE, make_study, sweep_text
 
 
@@ -75,6 +76,16 @@ def test_trials_plain_optuna_added_do_not_use_up_max_trials(tmp_path: Path) -> N
     assert [t.foreign for t in study.trials()] == [True]
     assert len(study.ask(2)) == 2
     assert study.ask(1).shortfall is not None
+
+
+def test_a_store_that_never_loaded_writes_to_its_study(tmp_path: Path) -> None:
+    study = make_study(tmp_path, sweep_text())
+    study.ask(1)
+    fresh = TrialStore(study.sweep)
+    with fresh.lock():
+        fresh.apply([Deliver("b1"), Discard(0, "gone")])
+    snapshot = TrialStore(study.sweep).load()
+    assert (snapshot.delivered, snapshot.trials[0].discarded) == ({"b1"}, "gone")
 
 
 START = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)

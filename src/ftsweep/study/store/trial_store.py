@@ -358,9 +358,12 @@ class TrialStore:
     @bulk  # telling 10,000 results makes many objects and no cycles
     def apply(self, writes: Sequence[Write]) -> list[int]:
         """Apply `writes` (see the module docstring); the numbers of the new trials, in order.
-        The caller holds the lock and loaded the study to write since taking it."""
+        The caller holds the lock and loaded the study to write since taking it (a store that
+        never loaded loads first: writing needs the study's id)."""
         if not writes:
             return []
+        if self._study_id < 0:
+            self.load(write=True)
         if self.location.path is None:
             return self._apply(writes)
         journal = self._journal
