@@ -1,7 +1,8 @@
 """Benchmark a sweep's study on the default storage (a journal file), baselines in the same run.
 
     python bench/bench_study.py            # about a minute on 2 idle cores
-    python bench/bench_study.py --quick    # 2,000 results, a 300-trial TPE study, one repeat
+    python bench/bench_study.py --quick    # 2,000 results, a 300-trial TPE study, 1,000 read,
+                                           # one repeat
 
 a) tell 10,000 results into a study of 10,000 running trials (a random sweep over a continuous
    space, `SweepStudy.ask(10000)`): `read_results(csv) + tell(...)` on an opened study, `tell`
@@ -14,6 +15,10 @@ b) the trials DataFrame of that 10,000-trial study: `trials_frame(SweepStudy(swe
 c) `ask -n 8` with TPE on a study of 1,000 told trials: `ftsweep ask SWEEP -n 8 -o FILE` and
    `SweepStudy.ask(8)` in-process, against Optuna's `study.ask()` + the same suggestions with the
    same sampler (no lock, no duplicate check, no job bodies).
+d) reading a study of 5,000 told trials (every 50th failed): `ftsweep trials SWEEP -f csv -o FILE`
+   (target: < 1 s) and `ftsweep best SWEEP`, whole commands, against the same commands reading
+   the journal through Optuna's replay, as every read did before ftsweep's own (the outputs must
+   be the same, byte for byte).
 
 Every measurement runs in a fresh process (imports and caches do not help), on its own copy of
 the storage; the figure is the median over the repeats. Each result is checked: after a tell a
@@ -215,16 +220,50 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "FTSWEEP_STORAGE"}
 
 
+#: `ftsweep ARGS` as it ran before ftsweep read journals itself: every read replays the journal
+#: through Optuna (the store's own way for what its replay does not follow).
+THROUGH_OPTUNA = """
+import sys
+from ftsweep.study.store.trial_store import TrialStore
+
+made = TrialStore.__init__
+
+def through_optuna(store, *args, **kwargs):
+    made(store, *args, **kwargs)
+    store._replays = False
+
+TrialStore.__init__ = through_optuna
+from ftsweep.cli import main
+
+main()
+"""
+
+
 def command(*args: str | Path) -> float:
     """Wall seconds of one `ftsweep` command, start-up included."""
+    return ftsweep(*args)[0]
+
+
+def ftsweep(*args: str | Path, through_optuna: bool = False) -> tuple[float, str]:
+    """Wall seconds and stdout of one `ftsweep` command, start-up included; `through_optuna`:
+    the command reading the journal through Optuna's replay (`THROUGH_OPTUNA`)."""
     exe = shutil.which("ftsweep", path=str(BIN))
     cmd = [exe] if exe else [sys.executable, "-m", "ftsweep"]
+    if through_optuna:
+        cmd = [sys.executable, "-c", THROUGH_OPTUNA]
     t0 = time.perf_counter()
     proc = subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, env=_env())
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"ftsweep {' '.join(map(str, args))} failed:\n{proc.stderr}")
-    return seconds
+    return seconds, proc.stdout
+
+
+def interpreter(code: str) -> float:
+    """Wall seconds of a fresh interpreter running `code` (start-up and imports)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=_env())
+    return time.perf_counter() - t0
 
 
 def check(ok: bool, what: str) -> None:
@@ -240,6 +279,7 @@ class Bench:
         self.n_tell = 2_000 if quick else 10_000
         self.n_sqlite = 200 if quick else 1_000
         self.n_ask = 300 if quick else 1_000
+        self.n_read = 1_000 if quick else 5_000
         self.copies = 0
 
     # A sweep directory with its default storage copied from a snapshot: a run of its own.
@@ -254,6 +294,14 @@ class Bench:
 
     def repeat(self, run: Callable[[], float]) -> float:
         return statistics.median(run() for _ in range(self.repeats))
+
+    def in_turns(self, *runs: Callable[[], float]) -> list[float]:
+        """The median of each of `runs`, run in turns: a machine's drift weighs on each alike."""
+        seconds: list[list[float]] = [[] for _ in runs]
+        for _ in range(self.repeats):
+            for run, found in zip(runs, seconds, strict=True):
+                found.append(run())
+        return [statistics.median(found) for found in seconds]
 
     # -- set-up ------------------------------------------------------------------------
     def setup_tell(self) -> None:
@@ -437,6 +485,61 @@ class Bench:
             Row("baseline: optuna ask + suggest x 8, same sampler", 8, baseline, 8 / baseline, ""),
         ]
 
+    # -- d) ---------------------------------------------------------------------------
+    def setup_read(self) -> None:
+        """A random sweep's study of `n_read` trials, every one told: most complete, every
+        FAIL_EVERY-th failed."""
+        from ftsweep.study import SweepStudy, read_results, tell
+        from ftsweep.sweep import load_sweep
+
+        directory = self.tmp / "setup-read"
+        directory.mkdir()
+        self.read_sweep = directory / "bench-read.yaml"
+        self.read_sweep.write_text(SWEEP.format(name="bench-read", strategy="random"))
+        study = SweepStudy(load_sweep(self.read_sweep))
+        asked = study.ask(self.n_read)
+        results = directory / "results.csv"
+        write_results(results, [a.key for a in asked], [a.number for a in asked])
+        told = tell(study, read_results(results, study.sweep.objectives))
+        check(told.finished == self.n_read, f"told {told.finished} of {self.n_read} trials")
+
+    def section_d(self) -> list[Row]:
+        """Reading commands leave the journal as it is: every run reads the same file."""
+        n, out = self.n_read, self.tmp / "read.csv"
+        written: dict[bool, tuple[bytes, str]] = {}
+
+        def reading(through_optuna: bool, *args: str | Path) -> Callable[[], float]:
+            def run() -> float:
+                seconds, shown = ftsweep(*args, through_optuna=through_optuna)
+                written[through_optuna] = (out.read_bytes() if out.exists() else b"", shown)
+                return seconds
+
+            return run
+
+        trials = ("trials", self.read_sweep, "-f", "csv", "-o", out)
+        trials_base, trials_ours = self.in_turns(reading(True, *trials), reading(False, *trials))
+        check(written[True] == written[False], "ftsweep trials: the two CSVs differ")
+        lines = written[False][0].count(b"\n")
+        check(lines == n + 1, f"ftsweep trials wrote {lines - 1} rows, not {n}")
+        out.unlink()
+        best = ("best", self.read_sweep)
+        best_base, best_ours = self.in_turns(reading(True, *best), reading(False, *best))
+        check(written[True] == written[False], "ftsweep best: the two tables differ")
+        imports = "import ftsweep.cli.loop_actions, pandas"
+        self.d_note = (
+            f"(a fresh interpreter importing ftsweep's commands and pandas, which writes the CSV: "
+            f"{self.repeat(lambda: interpreter(imports)):.3f} s of the first row)"
+        )
+        trials_rate, best_rate = n / trials_base, n / best_base
+        listed = "ftsweep trials SWEEP -f csv -o FILE (whole command)"
+        same = "baseline: the same, reading through Optuna's replay"
+        return [
+            Row(listed, n, trials_ours, trials_rate, "< 1 s"),
+            Row(same, n, trials_base, trials_rate, ""),
+            Row("ftsweep best SWEEP (whole command)", n, best_ours, best_rate, ""),
+            Row(same, n, best_base, best_rate, ""),
+        ]
+
 
 class Row:
     def __init__(
@@ -526,6 +629,13 @@ def main() -> int:
             "ratio: the baseline's time over this one's",
             c,
             f"(opening the study before SweepStudy.ask: {bench.ask_open:.3f} s, not included)",
+        )
+        bench.setup_read()
+        print_table(
+            f"d) read a study of {bench.n_read:,} told trials; ratio: the baseline's time over "
+            "this one's",
+            bench.section_d(),
+            bench.d_note,
         )
     print("=" * 100)
     print(f"checks passed; total {time.perf_counter() - started:.0f} s")

@@ -188,6 +188,18 @@ def test_distributions_are_stable(kind: str) -> None:
     assert as_json(sweep_of(kind)) == as_json(sweep_of(kind))
 
 
+@pytest.mark.parametrize("kind", SPACES)
+def test_distribution_texts_are_what_optuna_writes(kind: str) -> None:
+    """The texts are made without Optuna; a journal's trials and the study's signature hold
+    Optuna's own `distribution_to_json`, and reading them compares the two."""
+    from optuna.distributions import distribution_to_json, json_to_distribution
+
+    encoding = Encoding(sweep_of(kind).space)
+    made, texts = encoding.distributions(), encoding.texts
+    assert texts == {k: distribution_to_json(d) for k, d in made.items()}
+    assert {k: json_to_distribution(t) for k, t in texts.items()} == made
+
+
 def test_auto_range_is_a_mode_and_a_conditional_number() -> None:
     encoding = Encoding(sweep_of("float range log auto").space)
     assert set(encoding.distributions()) == {

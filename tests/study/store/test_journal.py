@@ -51,6 +51,12 @@ def test_the_op_codes_are_optunas() -> None:
     }
 
 
+def test_the_trial_states_are_optunas() -> None:
+    from ftsweep.study.store.journal_format import TRIAL_STATES
+
+    assert TRIAL_STATES == tuple(state.name.lower() for state in sorted(TrialState))
+
+
 def test_what_tell_writes_replays_in_optuna_itself(tmp_path: Path) -> None:
     study = told(tmp_path, asked=3, telling=2)
     storage = JournalStorage(JournalFileBackend(str(study.location.path)))

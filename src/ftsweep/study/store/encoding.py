@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.sweep.dimensions import Categorical, Dimension, FloatRange, IntRange
@@ -35,27 +36,35 @@ SPACE_PARAM = "space"
 
 @dataclass(frozen=True)
 class _AxisCode:
+    """One axis's parameters; what it is is worked out once (reading a study decodes every
+    trial)."""
+
     axis: Axis
     name: str  # the Optuna parameter (or, for auto ranges, the number's parameter)
 
-    @property
+    @cached_property
     def dimension(self) -> Dimension:
         return self.axis.dimensions[0]
 
-    @property
+    @cached_property
     def zipped(self) -> bool:
         return len(self.axis.dimensions) > 1
 
-    @property
+    @cached_property
     def auto_name(self) -> str:
         return f"{self.name}.auto"
 
-    @property
+    @cached_property
     def has_auto(self) -> bool:
         dim = self.dimension
         return not self.zipped and isinstance(dim, IntRange | FloatRange) and dim.auto
 
-    @property
+    @cached_property
+    def single(self) -> bool:
+        """The dimension has one value: it is no parameter."""
+        return self.dimension.size == 1
+
+    @cached_property
     def one_number(self) -> int | float | None:
         """The number of a range that has only one (`low == high`): it is no parameter."""
         dim = self.dimension
@@ -83,7 +92,18 @@ class Encoding:
 
     def distributions(self) -> dict[str, BaseDistribution]:
         """Every parameter any configuration may have, with its distribution."""
-        out: dict[str, BaseDistribution] = {}
+        return {name: spec.make() for name, spec in self._specs.items()}
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """Every parameter's distribution as Optuna writes it (`distribution_to_json`), made
+        without Optuna: what a journal holds for a trial of this sweep, and the study's
+        signature."""
+        return {name: spec.text() for name, spec in self._specs.items()}
+
+    @cached_property
+    def _specs(self) -> dict[str, _Spec]:
+        out: dict[str, _Spec] = {}
         if self.union:
             out[SPACE_PARAM] = _categorical(tuple(range(len(self.space.subspaces))))
         for codes in self._codes:
@@ -108,9 +128,14 @@ class Encoding:
                 out[code.auto_name] = value == AUTO
                 if value != AUTO and code.one_number is None:
                     out[code.name] = _number(code.dimension, value)
-            elif code.dimension.size != 1 and code.one_number is None:
+            elif not code.single and code.one_number is None:
                 out[code.name] = _choice(code.dimension, params[code.dimension.name])
         return out
+
+    def internal(self, encoded: Mapping[str, Any]) -> dict[str, Any]:
+        """Encoded parameters as Optuna stores them (`to_internal_repr`): a choice's index, a
+        number as a float."""
+        return {name: self._specs[name].internal(value) for name, value in encoded.items()}
 
     def decode(self, encoded: Mapping[str, Any]) -> Params:
         """The configuration that Optuna parameters stand for."""
@@ -124,27 +149,32 @@ class Encoding:
                 params[code.dimension.name] = AUTO
             elif code.one_number is not None:
                 params[code.dimension.name] = code.one_number
-            elif code.dimension.size == 1:
+            elif code.single:
                 params[code.dimension.name] = code.dimension.value_at(0)
             else:
                 params[code.dimension.name] = _snap(code.dimension, encoded[code.name])
         return params
 
     def configuration(self, trial: FrozenTrial) -> Params | None:
-        """The configuration a trial stands for, or None for a trial plain Optuna added.
-
-        A trial whose every distribution is one of this sweep's was made from the sweep (Optuna
-        keeps a trial's values inside its distributions), so decoding is all it takes: the
-        encode-back check of `try_decode` is needed only for the others, and it is most of the
-        cost of reading a large study.
-        """
+        """The configuration a trial stands for, or None for a trial plain Optuna added."""
         ours = self._distributions
-        if all(ours.get(name) == dist for name, dist in trial.distributions.items()):
+        made = all(ours.get(name) == dist for name, dist in trial.distributions.items())
+        return self.configuration_of(trial.params, made_here=made)
+
+    def configuration_of(self, encoded: Mapping[str, Any], *, made_here: bool) -> Params | None:
+        """The configuration that a trial's parameters stand for, or None; `made_here`: every
+        distribution of the trial is one of this sweep's.
+
+        Such a trial was made from the sweep (Optuna keeps a trial's values inside its
+        distributions), so decoding is all it takes: the encode-back check of `try_decode` is
+        needed only for the others, and it is most of the cost of reading a large study.
+        """
+        if made_here:
             try:
-                return self.decode(trial.params)
+                return self.decode(encoded)
             except (KeyError, ValueError, IndexError, TypeError):
                 return None
-        return self.try_decode(trial.params)
+        return self.try_decode(encoded)
 
     @cached_property
     def _distributions(self) -> dict[str, BaseDistribution]:
@@ -206,19 +236,42 @@ def _param_name(axis: Axis, subspace: int | None) -> str:
     return base if subspace is None else f"s{subspace}.{base}"
 
 
-def _categorical(choices: tuple[Any, ...]) -> BaseDistribution:
-    from optuna.distributions import CategoricalDistribution
+class _Spec(NamedTuple):
+    """A distribution as Optuna's class and its attributes, in the order and types its
+    constructor leaves them: `distribution_to_json` writes exactly these (ftsweep's ranges never
+    need Optuna to move `high` onto a step)."""
 
-    return CategoricalDistribution(choices)
+    kind: str
+    attributes: dict[str, Any]
+
+    def make(self) -> BaseDistribution:
+        from optuna import distributions
+
+        made: BaseDistribution = getattr(distributions, self.kind)(**self.attributes)
+        return made
+
+    def text(self) -> str:
+        return json.dumps({"name": self.kind, "attributes": self.attributes})
+
+    def internal(self, value: Any) -> Any:
+        """`to_internal_repr` of a value the distribution holds (ftsweep's choices hold no NaN,
+        which Optuna looks for apart)."""
+        if self.kind == "CategoricalDistribution":
+            return self.attributes["choices"].index(value)
+        return float(value)
 
 
-def _code_distributions(code: _AxisCode) -> dict[str, BaseDistribution]:
+def _categorical(choices: tuple[Any, ...]) -> _Spec:
+    return _Spec("CategoricalDistribution", {"choices": choices})
+
+
+def _code_distributions(code: _AxisCode) -> dict[str, _Spec]:
     if code.zipped:
         return {code.name: _categorical(tuple(range(code.axis.size or 0)))}
     dim = code.dimension
     if isinstance(dim, Categorical):
         return {} if dim.fixed else {code.name: _categorical(dim.values)}
-    out: dict[str, BaseDistribution] = {}
+    out: dict[str, _Spec] = {}
     if dim.auto:
         out[code.auto_name] = _categorical((False, True))
     number = _range_distribution(dim)
@@ -227,9 +280,7 @@ def _code_distributions(code: _AxisCode) -> dict[str, BaseDistribution]:
     return out
 
 
-def _range_distribution(dim: IntRange | FloatRange) -> BaseDistribution | None:
-    from optuna.distributions import FloatDistribution, IntDistribution
-
+def _range_distribution(dim: IntRange | FloatRange) -> _Spec | None:
     points = dim.points
     if points is not None and (dim.num is not None or not _even_steps(dim)):
         return _categorical(tuple(points)) if len(points) > 1 else None
@@ -238,8 +289,15 @@ def _range_distribution(dim: IntRange | FloatRange) -> BaseDistribution | None:
     if isinstance(dim, IntRange):
         step = dim.step or 1  # high on the last step: Optuna warns of a range step does not divide
         high = dim.low + (dim.high - dim.low) // step * step
-        return IntDistribution(dim.low, high, log=dim.log, step=step)
-    return FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+        ints = {"log": dim.log, "step": int(step), "low": int(dim.low), "high": int(high)}
+        return _Spec("IntDistribution", ints)
+    floats = {
+        "step": None if dim.step is None else float(dim.step),
+        "low": float(dim.low),
+        "high": float(dim.high),
+        "log": dim.log,
+    }
+    return _Spec("FloatDistribution", floats)
 
 
 def _even_steps(dim: IntRange | FloatRange) -> bool:

@@ -21,13 +21,12 @@ def param_importances(
     store: TrialStore, complete: Sequence[TrialRecord]
 ) -> dict[str, dict[str, float]]:
     """Each objective metric's importances (by Optuna parameter), from the last load's trials."""
-    import optuna
+    from ftsweep.study.store.samplers import scratch_study
 
     objectives = store.sweep.objectives
-    directions = [o.direction or "minimize" for o in objectives]
-    scratch = optuna.create_study(directions=directions)
+    scratch = scratch_study(store.sweep)
     scratch.add_trials(store.optuna_trials(complete))
-    multi = len(directions) > 1
+    multi = len(objectives) > 1
     return {o.metric: _importance(scratch, i, multi) for i, o in enumerate(objectives)}
 
 

@@ -1,36 +1,27 @@
-"""ftsweep's journal file: Optuna's journal format, appended all-or-nothing under a kernel lock.
+"""ftsweep's journal file as Optuna's storage: `JournalStorage` over a `JournalFile`.
 
-The file is Optuna's own (`JournalFileBackend` reads it, `JournalStorage` replays it), with two
-guarantees Optuna's backend lacks:
-
-- Locking is `fcntl.flock` on `<journal>.write-lock`. The kernel drops the lock when its holder
-  dies, so a killed command never leaves a lock the next one waits on.
-- An append of more than one record is framed: a first record, a study system attribute
-  `ftsweep:append` of study -1 holding how many records and bytes follow (Optuna replays it as a
-  write to a study that does not exist, by another worker: it ignores it), then the records. A
-  reader takes a framed append whole or, while its bytes are not all there, not at all. The next
-  writer, under the lock, cuts the file back to where an incomplete append (or an incomplete last
-  line) began before it writes: nothing ever lands after a damaged tail.
-
-Every record is checked before Optuna replays it (a JSON object, a known op code, the fields that
-op needs); a damaged one is a DamagedStudyError naming the file and line. `ftsweep doctor`
-(`ftsweep.study.store.doctor`) lists the damage and repairs it.
+The file itself (framing, locking, the check of every record) is
+`ftsweep.study.store.journal_file`; this module hands it to Optuna, which replays it, and
+re-exports the journal's whole surface.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from optuna.storages import JournalStorage
 from optuna.storages.journal import BaseJournalBackend
 
-from ftsweep.errors import DamagedStudyError, StudyError
+from ftsweep.study.store.journal_file import (  # re-exported, as the format's names below
+    LOCK_SUFFIX,
+    JournalFile,
+    damaged,
+    doctor_hint,
+    locked,
+    unusable,
+)
 from ftsweep.study.store.journal_format import (  # re-exported: the journal's whole surface
     APPEND,
     CREATE_STUDY,
@@ -47,7 +38,6 @@ from ftsweep.study.store.journal_format import (  # re-exported: the journal's w
     Entry,
     check_record,
     encode,
-    frame_record,
     now,
     scan,
     state_record,
@@ -56,6 +46,7 @@ from ftsweep.study.store.journal_format import (  # re-exported: the journal's w
 
 __all__ = [
     "APPEND",
+    "LOCK_SUFFIX",
     "CREATE_STUDY",
     "CREATE_TRIAL",
     "DELETE_STUDY",
@@ -73,6 +64,7 @@ __all__ = [
     "damaged",
     "doctor_hint",
     "encode",
+    "journal_storage",
     "locked",
     "now",
     "open_journal",
@@ -83,159 +75,18 @@ __all__ = [
     "trial_attr_record",
 ]
 
-LOCK_SUFFIX = ".write-lock"
 
+class _Backend(BaseJournalBackend):
+    """Optuna's handle on a `JournalFile`: its reads and appends are the file's."""
 
-def doctor_hint() -> str:
-    return (
-        "`ftsweep doctor SWEEP` lists the damage, `ftsweep doctor SWEEP --repair` drops it "
-        "(keeping the damaged file beside it)"
-    )
-
-
-# -- the backend -----------------------------------------------------------------------------
-
-
-class JournalFile(BaseJournalBackend):
-    """A journal file, read and appended as the module docstring says."""
-
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        self.path = path
-        self.lock_path = path.with_name(path.name + LOCK_SUFFIX)
-        self.read_only = read_only
-        self.last_read: int | None = None  # the line of the last record handed to Optuna
-        self._offsets = {0: 0}  # line number -> where it starts, for every whole line read
-        self._known = 0  # the last line number in _offsets
-        self._identity: tuple[int, int] | None = None
-        self._thread_lock = threading.Lock()
-        self._pending: list[dict[str, Any]] | None = None  # a transaction's records, unwritten
-        if not read_only:
-            self._create()
-
-    def _create(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "ab"):
-                pass
-        except OSError as exc:
-            raise unusable(self.path, exc) from None
+    def __init__(self, journal: JournalFile) -> None:
+        self.journal = journal
 
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
-        start = log_number_from if log_number_from in self._offsets else 0
-        if log_number_from > self._known:  # past the file: a transaction's pending records
-            start = self._known
-        with self._open("rb") as file:
-            for entry in scan(file, start, self._offsets[start], self._size(file)):
-                self._note(entry)
-                if entry.number >= log_number_from and entry.log is not None:
-                    self.last_read = entry.number
-                    yield entry.log
-        if self._pending:  # after the file, as they will stand once written: framed
-            pending = [frame_record({}), *self._pending]
-            yield from pending[max(0, log_number_from - self._known) :]
+        return self.journal.read_logs(log_number_from)
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        """Append `logs` whole (framed when several), flushed and fsynced, under the lock; in a
-        transaction, keep them until it ends."""
-        if self.read_only:
-            raise StudyError(f"storage {self.path} is open read-only: nothing is written to it")
-        if self._pending is not None:
-            self._pending.extend(logs)
-        else:
-            self._write(encode(logs))
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Appends in the block are written at its end as one framed append, all or nothing;
-        reads in the block see them already. If the block fails nothing is written, and the
-        storage that replayed them must be dropped. The caller holds the study's lock, so no
-        other process appends in between (a trial's id depends on the records before it)."""
-        if self._pending is not None:
-            yield  # already in one: it writes everything
-            return
-        self._pending = []
-        try:
-            yield
-            pending = self._pending
-        finally:
-            self._pending = None
-        if pending:
-            self._write(encode(pending, framed=True))
-
-    def _write(self, payload: bytes) -> None:
-        with self._thread_lock, locked(self.lock_path), self._open("r+b") as file:
-            end = self._whole_end(file)
-            file.truncate(end)  # an incomplete append or last line: as if never written
-            file.seek(end)
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-
-    def _whole_end(self, file: IO[bytes]) -> int:
-        """Where the whole lines end: every line is checked before anything is written after."""
-        end = self._offsets[self._known]
-        for entry in scan(file, self._known, end, self._size(file)):
-            self._note(entry)
-            end = entry.end
-        return end
-
-    def _note(self, entry: Entry) -> None:
-        if entry.problem is not None:
-            raise damaged(self.path, entry.number, entry.problem)
-        self._offsets[entry.number + 1] = entry.end
-        self._known = max(self._known, entry.number + 1)
-
-    @contextlib.contextmanager
-    def _open(self, mode: str) -> Iterator[IO[bytes]]:
-        try:
-            file = open(self.path, mode)
-        except OSError as exc:
-            raise unusable(self.path, exc, read_only=self.read_only) from None
-        with file:
-            yield file
-
-    def _size(self, file: IO[bytes]) -> int:
-        """The file's size; refused when another file now stands at the path (a repair)."""
-        status = os.fstat(file.fileno())
-        identity = (status.st_dev, status.st_ino)
-        if self._identity is None:
-            self._identity = identity
-        elif identity != self._identity:
-            raise StudyError(
-                f"storage {self.path} was replaced while this command ran (by `ftsweep doctor "
-                "--repair`?): run the command again"
-            )
-        return status.st_size
-
-
-def unusable(path: Path, exc: OSError, *, read_only: bool = False) -> StudyError:
-    """The error for a journal that cannot be opened."""
-    if isinstance(exc, IsADirectoryError):
-        return DamagedStudyError(f"storage {path} is a directory, not a journal file: move it away")
-    if isinstance(exc, FileNotFoundError) and read_only:
-        return StudyError(f"storage {path}: no study: the journal file does not exist")
-    return DamagedStudyError(f"storage {path}: {exc.strerror or exc}")
-
-
-def damaged(path: Path, number: int, problem: str) -> DamagedStudyError:
-    return DamagedStudyError(
-        f"storage {path} is damaged at line {number + 1}: {problem}; {doctor_hint()}"
-    )
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `path` (made if missing); a dead holder's lock is free."""
-    try:
-        handle = open(path, "a")
-    except OSError as exc:
-        raise StudyError(f"storage lock {path}: {exc.strerror or exc}") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        self.journal.append_logs(logs)
 
 
 class JournalFileStorage(JournalStorage):
@@ -243,15 +94,20 @@ class JournalFileStorage(JournalStorage):
 
     def __init__(self, journal: JournalFile) -> None:
         self.journal = journal
-        super().__init__(journal)
+        super().__init__(_Backend(journal))
 
 
 def open_journal(path: Path, *, read_only: bool = False) -> JournalFileStorage:
     """The journal's storage, replayed; a record Optuna cannot replay is a DamagedStudyError."""
-    journal = JournalFile(path, read_only=read_only)
+    return journal_storage(JournalFile(path, read_only=read_only))
+
+
+def journal_storage(journal: JournalFile) -> JournalFileStorage:
+    """Optuna's storage over `journal`, replayed (a record Optuna cannot replay is a
+    DamagedStudyError); several readers of one file share its offsets and transaction."""
     try:
         return JournalFileStorage(journal)
     except (KeyError, ValueError, TypeError, AssertionError, AttributeError) as exc:
         line = journal.last_read if journal.last_read is not None else 0
         problem = f"Optuna cannot replay it ({type(exc).__name__}: {exc})"
-        raise damaged(path, line, problem) from None
+        raise damaged(journal.path, line, problem) from None

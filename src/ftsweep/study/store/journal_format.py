@@ -8,15 +8,16 @@ whole frames and checks every record before Optuna replays it.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
 __all__ = [
     "APPEND",
+    "TRIAL_STATES",
     "Entry",
     "check_record",
     "encode",
@@ -24,7 +25,10 @@ __all__ = [
     "now",
     "scan",
     "state_record",
+    "study_attr_record",
     "trial_attr_record",
+    "trial_record",
+    "worker",
 ]
 
 APPEND = "ftsweep:append"  # the framing record's attribute, and its worker id
@@ -33,7 +37,8 @@ APPEND = "ftsweep:append"  # the framing record's attribute, and its worker id
 CREATE_STUDY, DELETE_STUDY, SET_STUDY_USER_ATTR, SET_STUDY_SYSTEM_ATTR = 0, 1, 2, 3
 CREATE_TRIAL, SET_TRIAL_PARAM, SET_TRIAL_STATE_VALUES, SET_TRIAL_INTERMEDIATE_VALUE = 4, 5, 6, 7
 SET_TRIAL_USER_ATTR, SET_TRIAL_SYSTEM_ATTR, DISCARD_TRIALS = 8, 9, 10
-_RUNNING, _WAITING = 0, 4  # TrialState values: RUNNING, COMPLETE, PRUNED, FAIL, WAITING
+TRIAL_STATES = ("running", "complete", "pruned", "fail", "waiting")  # TrialState, by value
+_RUNNING, _WAITING = TRIAL_STATES.index("running"), TRIAL_STATES.index("waiting")
 
 _NONE = type(None)
 _NUMBER = (int, float)
@@ -67,12 +72,64 @@ def now() -> str:
     return datetime.now(tz=UTC).isoformat(timespec="microseconds")
 
 
+def worker() -> str:
+    """A worker id for one write's records: no process's Optuna worker, so that Optuna's replay
+    takes them as another's (a worker owns the running trials it created)."""
+    return f"ftsweep-{uuid.uuid4()}"
+
+
+def trial_record(
+    worker: str,
+    study_id: int,
+    *,
+    state: int,
+    values: Sequence[float] | None,
+    times: tuple[str, str | None],
+    distributions: dict[str, str],
+    params: dict[str, Any],
+    user_attrs: dict[str, Any],
+    system_attrs: dict[str, Any],
+) -> dict[str, Any]:
+    """A new trial written whole, as `create_new_trial` writes one from a template trial:
+    `times` are its start and completion, `distributions` their JSON texts, `params` internal."""
+    several = values is not None and len(values) > 1
+    record: dict[str, Any] = {
+        "op_code": CREATE_TRIAL,
+        "worker_id": worker,
+        "study_id": study_id,
+        "datetime_start": times[0],
+        "state": state,
+        "value": values[0] if values is not None and not several else None,
+        "values": list(values) if values is not None and several else None,
+    }
+    if times[1] is not None:
+        record["datetime_complete"] = times[1]
+    record.update(
+        distributions=distributions,
+        params=params,
+        user_attrs=user_attrs,
+        system_attrs=system_attrs,
+        intermediate_values={},
+    )
+    return record
+
+
 def trial_attr_record(
     worker: str, trial_id: int, kind: str, key: str, value: Any
 ) -> dict[str, Any]:
     """One trial attribute (`kind` is "user" or "system"): the journal takes one per record."""
     op = SET_TRIAL_USER_ATTR if kind == "user" else SET_TRIAL_SYSTEM_ATTR
     return {"op_code": op, "worker_id": worker, "trial_id": trial_id, f"{kind}_attr": {key: value}}
+
+
+def study_attr_record(worker: str, study_id: int, key: str, value: Any) -> dict[str, Any]:
+    """One study system attribute, as `set_study_system_attr` writes it."""
+    return {
+        "op_code": SET_STUDY_SYSTEM_ATTR,
+        "worker_id": worker,
+        "study_id": study_id,
+        "system_attr": {key: value},
+    }
 
 
 def state_record(
@@ -117,9 +174,9 @@ def _line(log: dict[str, Any]) -> bytes:
 # -- reading ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One whole line of a journal: its number (from 0), its bytes, its record or its damage."""
+class Entry(NamedTuple):
+    """One whole line of a journal: its number (from 0), its bytes, its record or its damage (a
+    tuple: a study of 10,000 trials has some 50,000 lines, read on every command)."""
 
     number: int
     start: int

@@ -32,7 +32,7 @@ class Update(Protocol):
 
     user_attrs: dict[str, Any]
     system_attrs: dict[str, Any]
-    state: TrialState | None
+    state: int | None  # Optuna's TrialState value
     values: Sequence[float] | None
     completed: datetime | None
 
@@ -129,12 +129,13 @@ def _states(session: Any, table: Any, finishing: Mapping[int, Update]) -> None:
     """One update per state; then the job's own finish time where the service gave one. The
     column holds naive UTC (Optuna 5's model converts through a property, which a set-based
     update does not use)."""
+    from optuna.trial import TrialState
     from sqlalchemy import update
 
     by_state: dict[TrialState, list[int]] = {}
     for trial_id, item in finishing.items():
         assert item.state is not None
-        by_state.setdefault(item.state, []).append(trial_id)
+        by_state.setdefault(TrialState(item.state), []).append(trial_id)
     now = datetime.now(UTC).replace(tzinfo=None)
     for state, members in by_state.items():
         done = {"datetime_complete": now} if state.is_finished() else {}
@@ -142,7 +143,8 @@ def _states(session: Any, table: Any, finishing: Mapping[int, Update]) -> None:
             statement = update(table).where(table.c.trial_id.in_(chunk))
             session.execute(statement.values(state=state, **done))
     for trial_id, item in finishing.items():
-        if item.completed is not None and item.state is not None and item.state.is_finished():
+        finished = item.state is not None and TrialState(item.state).is_finished()
+        if item.completed is not None and finished:
             moment = item.completed.astimezone(UTC).replace(tzinfo=None)
             statement = update(table).where(table.c.trial_id == trial_id)
             session.execute(statement.values(datetime_complete=moment))

@@ -13,13 +13,15 @@ from ftsweep.sweep.space import ConfigKey, Params, Space, configuration_key
 from ftsweep.sweep.strategies import sequence
 
 if TYPE_CHECKING:
+    import optuna
     from optuna.samplers import BaseSampler
     from optuna.trial import FrozenTrial
 
     from ftsweep.study.records import TrialRecord
     from ftsweep.study.store.trial_store import TrialStore
+    from ftsweep.sweep.load import Sweep
 
-__all__ = ["DIGITS", "Proposer", "make_sampler", "rounded"]
+__all__ = ["DIGITS", "Proposer", "make_sampler", "rounded", "scratch_study"]
 
 DIGITS = 3  # significant digits of a float an adaptive sampler chooses: 1.44, 0.0284
 _PROPOSALS = 10  # tries the sampler gets to propose an unseen configuration
@@ -51,6 +53,16 @@ def make_sampler(strategy: str, seed: int) -> BaseSampler:
     raise StudyError(f"strategy {strategy!r} has no Optuna sampler")
 
 
+def scratch_study(sweep: Sweep, sampler: BaseSampler | None = None) -> optuna.Study:
+    """An in-memory study with the sweep's directions, for a sampler or Optuna's tools to learn
+    from its trials; made quietly (Optuna logs every study it creates)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    directions = [o.direction or "minimize" for o in sweep.objectives]
+    return optuna.create_study(directions=directions, sampler=sampler)
+
+
 def _require(module: str, strategy: str) -> None:
     import importlib.util
 
@@ -69,13 +81,9 @@ class Proposer:
     """
 
     def __init__(self, store: TrialStore, live: Sequence[TrialRecord], seed: int) -> None:
-        import optuna
-
         sweep = store.sweep
         self.sweep, self.encoding = sweep, store.encoding
-        directions = [o.direction or "minimize" for o in sweep.objectives]
-        sampler = make_sampler(sweep.strategy, seed)
-        self._scratch = optuna.create_study(directions=directions, sampler=sampler)
+        self._scratch = scratch_study(sweep, make_sampler(sweep.strategy, seed))
         self._scratch.add_trials(store.optuna_trials(live))
 
     def propose(self, seen: set[ConfigKey]) -> tuple[Params, dict[str, Any]] | None:

@@ -152,7 +152,7 @@ def _redact(url: str) -> str:
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    from ftsweep.study.store.journal import locked
+    from ftsweep.study.store.journal_file import locked
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ caps telling at a few hundred trials a second. `TrialWrites` collects the update
 results file and, on ftsweep's journal file, appends them with one `JournalFile.append_logs`
 call: one framed, all-or-nothing write and one fsync under the journal's lock, in Optuna's own
 record format (the records `set_trial_user_attr`, `set_trial_system_attr` and
-`set_trial_state_values` write, built in `journal.py`).
+`set_trial_state_values` write, built in `journal_format.py`), without importing Optuna.
 Attributes are written before states, since a finished trial takes no more writes. On Optuna's RDB
 storage (PostgreSQL, SQLite) they are applied in one transaction (`ftsweep.study.store.rdb`), and on
 any other storage through Optuna's public storage API one by one.
@@ -13,17 +13,15 @@ any other storage through Optuna's public storage API one by one.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ftsweep.study.store.journal_file import JournalFile
+
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
-    from optuna.trial import TrialState
-
-    from ftsweep.study.store.journal import JournalFile
 
 __all__ = ["TrialWrites"]
 
@@ -32,7 +30,7 @@ __all__ = ["TrialWrites"]
 class _Update:
     user_attrs: dict[str, Any] = field(default_factory=dict)
     system_attrs: dict[str, Any] = field(default_factory=dict)
-    state: TrialState | None = None
+    state: int | None = None  # Optuna's TrialState value (a TrialState is one)
     values: Sequence[float] | None = None
     completed: datetime | None = None  # when the job finished, if the service said; else now
 
@@ -61,7 +59,7 @@ class TrialWrites:
     def finish(
         self,
         trial_id: int,
-        state: TrialState,
+        state: int,
         values: Sequence[float] | None,
         completed: datetime | None = None,
     ) -> None:
@@ -70,38 +68,41 @@ class TrialWrites:
         update = self._update(trial_id)
         update.state, update.values, update.completed = state, values, completed
 
-    def commit(self, storage: BaseStorage) -> None:
-        """Apply every update: in one journal write when the storage allows it."""
+    def commit(self, target: BaseStorage | JournalFile) -> None:
+        """Apply every update to a journal file or a storage: in one journal write, or one
+        transaction, where the storage allows it."""
         if not self._updates:
             return
-        journal = _journal(storage)
-        if journal is not None:
-            _append_journal(journal, self._updates)
-        elif not _one_transaction(storage, self._updates):
-            _one_by_one(storage, self._updates)
+        if isinstance(target, JournalFile):
+            _append_journal(target, self._updates)
+        else:
+            _commit(target, self._updates)
         self._updates = {}
 
 
-def _journal(storage: BaseStorage) -> JournalFile | None:
+def _commit(storage: BaseStorage, updates: Mapping[int, _Update]) -> None:
     from ftsweep.study.store.journal import JournalFileStorage
 
-    return storage.journal if isinstance(storage, JournalFileStorage) else None
+    if isinstance(storage, JournalFileStorage):
+        _append_journal(storage.journal, updates)
+    elif not _one_transaction(storage, updates):
+        _one_by_one(storage, updates)
 
 
 def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> None:
-    from ftsweep.study.store.journal import now, state_record, trial_attr_record
+    from ftsweep.study.store.journal_format import now, state_record, trial_attr_record, worker
 
-    worker = f"ftsweep-{uuid.uuid4()}"  # not this process's Optuna worker: nothing to own
+    writer = worker()
     time = now()
     logs: list[dict[str, Any]] = []
     for trial_id, update in updates.items():
         for key, value in update.user_attrs.items():
-            logs.append(trial_attr_record(worker, trial_id, "user", key, value))
+            logs.append(trial_attr_record(writer, trial_id, "user", key, value))
         for key, value in update.system_attrs.items():
-            logs.append(trial_attr_record(worker, trial_id, "system", key, value))
+            logs.append(trial_attr_record(writer, trial_id, "system", key, value))
         if update.state is not None:
             when = update.completed.isoformat(timespec="microseconds") if update.completed else time
-            logs.append(state_record(worker, trial_id, int(update.state), update.values, when))
+            logs.append(state_record(writer, trial_id, int(update.state), update.values, when))
     journal.append_logs(logs)
     # No replay here: every JournalStorage read replays new records first, so the next read
     # (in this process or any other) sees these; replaying 10,000 updates now would double
@@ -117,10 +118,12 @@ def _one_transaction(storage: BaseStorage, updates: Mapping[int, _Update]) -> bo
 
 
 def _one_by_one(storage: BaseStorage, updates: Mapping[int, _Update]) -> None:
+    from optuna.trial import TrialState
+
     for trial_id, update in updates.items():
         for key, value in update.user_attrs.items():
             storage.set_trial_user_attr(trial_id, key, value)
         for key, value in update.system_attrs.items():
             storage.set_trial_system_attr(trial_id, key, value)
         if update.state is not None:
-            storage.set_trial_state_values(trial_id, update.state, update.values)
+            storage.set_trial_state_values(trial_id, TrialState(update.state), update.values)
