@@ -85,6 +85,19 @@ def env(service: StandIn, monkeypatch: pytest.MonkeyPatch) -> StandIn:
     return service
 
 
+def point_at_azure(service: StandIn, monkeypatch: pytest.MonkeyPatch, *, dated: bool) -> None:
+    """The environment of an Azure user: its endpoint and key, and a dated API version or none
+    (the v1 API); no OpenAI variables."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_AD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", service.azure_endpoint)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", service.api_key)
+    if dated:
+        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    else:
+        monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
+
+
 @pytest.fixture
 def sweep_file(tmp_path: Path) -> Path:
     return write_sweep(tmp_path)

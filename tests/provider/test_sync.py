@@ -9,9 +9,18 @@ import pytest
 
 from ftsweep.errors import ServiceError
 from ftsweep.provider import cancel, run, submit, sync
+from ftsweep.study import SweepStudy
 from ftsweep.study.records import State
 from ftsweep.testing import JobError, JobSpec, StandIn
-from tests.provider.conftest import FAST, PHASE, backend_of, jobs_per_trial, open_study, write_sweep
+from tests.provider.conftest import (
+    FAST,
+    PHASE,
+    backend_of,
+    jobs_per_trial,
+    open_study,
+    point_at_azure,
+    write_sweep,
+)
 
 
 def finish() -> None:
@@ -118,14 +127,7 @@ def test_run_stops_when_the_service_refuses_every_job(env: StandIn, tmp_path: Pa
 def test_the_loop_on_azure(
     service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dialect: str
 ):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_AD_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", service.azure_endpoint)
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", service.api_key)
-    if dialect == "azure-dated":
-        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
-    else:
-        monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
+    point_at_azure(service, monkeypatch, dated=dialect == "azure-dated")
     path = write_sweep(tmp_path, max_trials=3, extra="  provider: azure\n")
     with open_study(path) as study:
         backend = backend_of(study)
@@ -143,9 +145,7 @@ def test_azure_dated_finds_a_lost_create_by_its_suffix(
 ):
     from ftsweep.testing import Fault
 
-    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", service.azure_endpoint)
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", service.api_key)
-    monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    point_at_azure(service, monkeypatch, dated=True)
     path = write_sweep(tmp_path, extra="  provider: azure\n")
     service.inject(Fault.drop_after_create(nth=1))
     with open_study(path) as study:
@@ -157,9 +157,7 @@ def test_azure_dated_finds_a_lost_create_by_its_suffix(
 def test_azure_dated_needs_the_trial_in_the_suffix(
     service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
-    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", service.azure_endpoint)
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", service.api_key)
-    monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    point_at_azure(service, monkeypatch, dated=True)
     path = write_sweep(tmp_path, extra="  provider: azure\n")
     path.write_text(path.read_text().replace('suffix: "t-{trial}"', 'suffix: "same"'))
     with open_study(path) as study, pytest.raises(ServiceError, match=r"put \{trial\} in"):
@@ -167,7 +165,7 @@ def test_azure_dated_needs_the_trial_in_the_suffix(
     assert not service.jobs
 
 
-def _claimed_by_a_dead_process(study, number: int) -> None:  # type: ignore[no-untyped-def]
+def _claimed_by_a_dead_process(study: SweepStudy, number: int) -> None:
     import socket
 
     from ftsweep.study.records import JobRecord, RecordJob
@@ -202,22 +200,11 @@ def test_submit_leaves_alone_a_batch_that_ask_is_still_writing(env: StandIn, swe
     assert report.submitted == 2
 
 
-def _azure(service: StandIn, monkeypatch: pytest.MonkeyPatch, dated: bool) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_AD_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", service.azure_endpoint)
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", service.api_key)
-    if dated:
-        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
-    else:
-        monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
-
-
 def test_azures_created_and_pending_statuses_are_not_finished(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
     with StandIn(phase_seconds=5.0) as slow:  # the jobs stay in their first phases
-        _azure(slow, monkeypatch, dated=True)
+        point_at_azure(slow, monkeypatch, dated=True)
         path = write_sweep(tmp_path, extra="  provider: azure\n")
         with open_study(path) as study:
             backend = backend_of(study)
@@ -232,7 +219,7 @@ def test_azures_created_and_pending_statuses_are_not_finished(
 def test_extra_body_reaches_every_job_body(
     service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
-    _azure(service, monkeypatch, dated=False)
+    point_at_azure(service, monkeypatch, dated=False)
     extra = "  provider: azure\n  extra_body: {trainingType: Standard}\n"
     with open_study(write_sweep(tmp_path / "azure", extra=extra)) as study:
         assert submit(study, backend_of(study), count=1, retry=FAST).created
@@ -261,7 +248,7 @@ def test_an_unknown_file_id_fails_each_trial_with_the_services_message(
 def test_a_suffix_azure_may_refuse_is_noted(
     service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
-    _azure(service, monkeypatch, dated=False)
+    point_at_azure(service, monkeypatch, dated=False)
     path = write_sweep(tmp_path, extra="  provider: azure\n")
     path.write_text(path.read_text().replace('"t-{trial}"', '"a-longer-suffix-{trial}"'))
     with open_study(path) as study:
@@ -274,7 +261,7 @@ def test_a_result_file_metric_is_read_from_the_result_file_base64_or_plain(
     service: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, azure: bool
 ):
     if azure:
-        _azure(service, monkeypatch, dated=False)
+        point_at_azure(service, monkeypatch, dated=False)
     else:
         monkeypatch.setenv("OPENAI_API_KEY", service.api_key)
         monkeypatch.setenv("OPENAI_BASE_URL", service.base_url)
