@@ -74,14 +74,19 @@ def service() -> Iterator[StandIn]:
         yield running
 
 
-@pytest.fixture
-def env(service: StandIn, monkeypatch: pytest.MonkeyPatch) -> StandIn:
-    """The environment as a user pointing ftsweep at the stand-in sets it."""
+def point_at_openai(service: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment of a user of OpenAI's API at `service`; no Azure variables."""
     for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", service.api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", service.base_url)
+
+
+@pytest.fixture
+def env(service: StandIn, monkeypatch: pytest.MonkeyPatch) -> StandIn:
+    """The environment as a user pointing ftsweep at the stand-in sets it."""
+    point_at_openai(service, monkeypatch)
     return service
 
 

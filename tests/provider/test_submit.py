@@ -11,8 +11,15 @@ import pytest
 from ftsweep.errors import CredentialsError, ServiceError
 from ftsweep.provider import Retry, submit
 from ftsweep.study.records import State
-from ftsweep.testing import Fault, JobSpec, StandIn
-from tests.provider.conftest import FAST, MODEL, backend_of, jobs_per_trial, open_study, write_sweep
+from ftsweep.testing import Fault, StandIn
+from tests.provider.conftest import (
+    FAST,
+    backend_of,
+    jobs_per_trial,
+    open_study,
+    point_at_openai,
+    write_sweep,
+)
 
 
 def test_submit_creates_one_job_per_new_trial_and_stores_each_id(env: StandIn, sweep_file: Path):
@@ -209,10 +216,6 @@ def test_a_job_sent_by_hand_from_a_batch_is_linked_not_made_again(env: StandIn, 
     assert jobs_per_trial(env) == {t.key: 1 for t in trials}
 
 
-def test_a_model_the_stand_in_knows(service: StandIn) -> None:
-    assert MODEL in service.store.settings.models
-    assert JobSpec  # the stand-in's job spec type is public
-
 
 def test_a_create_slower_than_the_timeout_is_looked_for_once_it_had_time(
     env: StandIn, tmp_path: Path
@@ -233,8 +236,7 @@ def test_a_second_job_made_by_a_very_slow_service_is_cancelled_by_sync(
     from ftsweep.provider import sync
 
     with StandIn(phase_seconds=3) as slow:  # its jobs run long enough to be cancelled
-        monkeypatch.setenv("OPENAI_API_KEY", slow.api_key)
-        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
+        point_at_openai(slow, monkeypatch)
         path = write_sweep(tmp_path, timeout=0.3)
         slow.inject(Fault.slow_create(1.5))  # slower than any look-up allows for: two jobs
         with open_study(path) as study:

@@ -19,6 +19,7 @@ from tests.provider.conftest import (
     jobs_per_trial,
     open_study,
     point_at_azure,
+    point_at_openai,
     write_sweep,
 )
 
@@ -65,8 +66,7 @@ def test_failed_jobs_fail_their_trials_with_the_jobs_error(
         return JobError("invalid_training_file", "the training file has too few examples")
 
     with StandIn(phase_seconds=PHASE, fail_when=fail_all) as failing:
-        monkeypatch.setenv("OPENAI_API_KEY", failing.api_key)
-        monkeypatch.setenv("OPENAI_BASE_URL", failing.base_url)
+        point_at_openai(failing, monkeypatch)
         path = write_sweep(tmp_path)
         with open_study(path) as study:
             backend = backend_of(study)
@@ -224,8 +224,7 @@ def test_extra_body_reaches_every_job_body(
     with open_study(write_sweep(tmp_path / "azure", extra=extra)) as study:
         assert submit(study, backend_of(study), count=1, retry=FAST).created
     # OpenAI takes no trainingType: its refusal shows that the field was sent.
-    monkeypatch.setenv("OPENAI_API_KEY", service.api_key)
-    monkeypatch.setenv("OPENAI_BASE_URL", service.base_url)
+    point_at_openai(service, monkeypatch)
     openai_extra = "  extra_body: {trainingType: Standard}\n"
     with open_study(write_sweep(tmp_path / "openai", extra=openai_extra)) as study:
         report = submit(study, backend_of(study), count=1, retry=FAST)
@@ -263,8 +262,7 @@ def test_a_result_file_metric_is_read_from_the_result_file_base64_or_plain(
     if azure:
         point_at_azure(service, monkeypatch, dated=False)
     else:
-        monkeypatch.setenv("OPENAI_API_KEY", service.api_key)
-        monkeypatch.setenv("OPENAI_BASE_URL", service.base_url)
+        point_at_openai(service, monkeypatch)
     extra = "  provider: azure\n" if azure else ""
     path = write_sweep(tmp_path, extra=extra + "objective: {metric: valid_loss, reduce: min}\n")
     with open_study(path) as study:

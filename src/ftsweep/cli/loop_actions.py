@@ -38,7 +38,8 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def _study(path: Path, storage: str | None) -> Iterator[SweepStudy]:
+def opened_study(path: Path, storage: str | None) -> Iterator[SweepStudy]:
+    """The sweep's study, its damage errors naming this sweep's way out."""
     try:
         with SweepStudy(load_sweep(path), storage) as study:
             yield study
@@ -53,7 +54,7 @@ _KEYS_SHOWN = 8  # a batch's keys listed one by one up to this many; first and l
 
 
 def ask_command(path: Path, n: int, *, output: Path | None, storage: str | None) -> None:
-    with _study(path, storage) as study, study.asking(n, output=output) as batch:
+    with opened_study(path, storage) as study, study.asking(n, output=output) as batch:
         # Written even when empty: a batch file left from an earlier ask must never be taken
         # for this one and submitted again.
         _write_batch(batch, output)
@@ -102,13 +103,13 @@ def tell_command(
     path: Path, files: list[Path], *, trial: str | None, force: bool, storage: str | None
 ) -> None:
     ref: int | str | None = int(trial) if trial and trial.isdigit() else trial
-    with _study(path, storage) as study:
+    with opened_study(path, storage) as study:
         results = read_results_files(files, study.sweep.objectives, trial=ref)
         _print_tell(tell(study, results, force=force), study.name)
 
 
 def import_command(path: Path, files: list[Path], *, force: bool, storage: str | None) -> None:
-    with _study(path, storage) as study:
+    with opened_study(path, storage) as study:
         results = read_results_files(files, study.sweep.objectives)
         report = import_jobs(study, results, force=force)
     for note in report.notes:
@@ -126,7 +127,7 @@ def trials_command(
 ) -> None:
     if format == "parquet" and output is None:
         raise OutputError("parquet is binary: write it to a file with -o FILE")
-    with _study(path, storage) as study:
+    with opened_study(path, storage) as study:
         _show_trials(study, format, output, wide)
 
 
@@ -161,7 +162,7 @@ def _note_not_shown(numbers: list[int]) -> None:
 def best_command(path: Path, *, storage: str | None, wide: bool = False) -> None:
     from ftsweep.cli.render import records_table
 
-    with _study(path, storage) as study:
+    with opened_study(path, storage) as study:
         records = best_records(study)
         _note_not_shown(records.not_shown)
         title = "best trial" if len(study.sweep.objectives) == 1 else "Pareto front"
@@ -178,7 +179,7 @@ def _shown_columns(study: SweepStudy, records: list[dict[str, Any]]) -> list[str
 def importance_command(path: Path, *, storage: str | None) -> None:
     from ftsweep.cli.render import importance_table
 
-    with _study(path, storage) as study:
+    with opened_study(path, storage) as study:
         found = importances(study)
     _note_not_shown(found.not_shown)
     importance_table(found, study.name)

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ftsweep.cli.loop_actions import NOTHING_TO_HAND_OUT, _study
+from ftsweep.cli.loop_actions import NOTHING_TO_HAND_OUT, opened_study
 
 if TYPE_CHECKING:
     from ftsweep.provider.backend import Backend
+    from ftsweep.provider.connect import Provider
     from ftsweep.provider.submit import SubmitReport
     from ftsweep.provider.sync import JobView, SyncReport
     from ftsweep.study.sweep_study import SweepStudy
@@ -35,10 +36,10 @@ def _say(line: str) -> None:
     typer.echo(line, err=True)
 
 
-def _backend(study: SweepStudy, provider: str | None) -> Backend:
+def _backend(study: SweepStudy, provider: Provider | None) -> Backend:
     from ftsweep.provider.connect import connect
 
-    return connect(study.sweep.spec.service, provider)  # type: ignore[arg-type]
+    return connect(study.sweep.spec.service, provider)
 
 
 @contextlib.contextmanager
@@ -59,12 +60,12 @@ def submit_command(
     n: int | None,
     *,
     parallel: int,
-    provider: str | None,
+    provider: Provider | None,
     storage: str | None,
 ) -> None:
     from ftsweep.provider.submit import submit
 
-    with _study(path, storage) as study, _interruptible(study.name):
+    with opened_study(path, storage) as study, _interruptible(study.name):
         backend = _backend(study, provider)
         report = submit(study, backend, count=n, batch=batch, parallel=parallel, say=_say)
     _print_submit(study.name, report)
@@ -91,20 +92,24 @@ def _print_submit(name: str, report: SubmitReport) -> None:
 
 
 def sync_command(
-    path: Path, *, wait: bool, interval: float | None, provider: str | None, storage: str | None
+    path: Path,
+    *,
+    wait: bool,
+    interval: float | None,
+    provider: Provider | None,
+    storage: str | None,
 ) -> None:
-    from ftsweep.provider.sync import sync
+    from ftsweep.provider.sync import sync, watch
 
-    with _study(path, storage) as study, _interruptible(study.name):
+    with opened_study(path, storage) as study, _interruptible(study.name):
         backend = _backend(study, provider)
         pause = interval or study.sweep.spec.service.poll_interval
         with _view(study) as show:
-            while True:
+            if wait:
+                report = watch(study, backend, interval=pause, on_sync=show)
+            else:
                 report = sync(study, backend)
                 show(report)
-                if not wait or not report.running:
-                    break
-                time.sleep(pause)
     _print_sync(study.name, report)
 
 
@@ -120,14 +125,14 @@ def _print_sync(name: str, report: SyncReport) -> None:
 
 
 def cancel_command(
-    path: Path, keys: list[str], all_: bool, *, provider: str | None, storage: str | None
+    path: Path, keys: list[str], all_: bool, *, provider: Provider | None, storage: str | None
 ) -> None:
     from ftsweep.errors import StudyError
     from ftsweep.provider.run import cancel
 
     if bool(keys) == all_:
         raise StudyError("name the trials whose jobs to cancel, or give --all (not both)")
-    with _study(path, storage) as study:
+    with opened_study(path, storage) as study:
         report = cancel(study, _backend(study, provider), keys)
     for key, job_id, status in report.cancelled:
         _say(f"{key}: {job_id} {status}")
@@ -139,11 +144,16 @@ def cancel_command(
 
 
 def run_command(
-    path: Path, *, parallel: int, interval: float | None, provider: str | None, storage: str | None
+    path: Path,
+    *,
+    parallel: int,
+    interval: float | None,
+    provider: Provider | None,
+    storage: str | None,
 ) -> None:
     from ftsweep.provider.run import run
 
-    with _study(path, storage) as study, _interruptible(study.name):
+    with opened_study(path, storage) as study, _interruptible(study.name):
         backend = _backend(study, provider)
         pause = interval or study.sweep.spec.service.poll_interval
         with _view(study) as show:

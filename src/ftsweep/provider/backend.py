@@ -29,9 +29,7 @@ class Transient(ServiceError):
     `settle` how long the request may still be at work on the service (a request that timed
     out may yet make its job): a caller waits that long before looking for what it made."""
 
-    def __init__(
-        self, message: str, retry_after: float | None = None, settle: float = 0.0
-    ) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, settle: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.settle = settle

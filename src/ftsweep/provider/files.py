@@ -23,7 +23,7 @@ from ftsweep.study.records import RememberFile
 from ftsweep.study.sweep_study import SweepStudy
 from ftsweep.sweep.load import Sweep
 
-__all__ = ["local_file", "upload_data_files"]
+__all__ = ["local_file", "upload_data_files", "with_files"]
 
 _PATHLIKE = ("/", "\\", ".jsonl", ".json", "~")
 PROCESSING_LIMIT = 3600.0  # seconds a file may take to be processed before submit gives up

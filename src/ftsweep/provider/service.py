@@ -32,6 +32,7 @@ from ftsweep.api.job_object import JobObject
 from ftsweep.errors import CredentialsError, RefusedError, ServiceError
 from ftsweep.provider.backend import Transient, TrialJob, UploadedFile
 from ftsweep.provider.retry import Retry
+from ftsweep.study.cells import metric_cell
 from ftsweep.study.steps import unwrap_base64
 
 if TYPE_CHECKING:
@@ -306,6 +307,4 @@ def _merge(rows: dict[int, dict[str, object]], more: list[dict[str, object]]) ->
 
 def _missing(rows: Mapping[int, Mapping[str, object]], metrics: Sequence[str]) -> bool:
     """Whether some metric has no value on any step (`scores.<metric>` counts)."""
-    from ftsweep.study.cells import metric_cell
-
     return any(all(metric_cell(row, metric) is None for row in rows.values()) for metric in metrics)

@@ -41,11 +41,19 @@ from ftsweep.provider.backend import Backend, Transient, TrialJob
 from ftsweep.provider.files import upload_data_files, with_files
 from ftsweep.provider.retry import Retry
 from ftsweep.study.batch import Shortfall
-from ftsweep.study.delivery import LEASE
+from ftsweep.study.delivery import owner_gone
 from ftsweep.study.records import Finish, JobRecord, RecordJob, State, TrialRecord, Write
 from ftsweep.study.sweep_study import SweepStudy
 
-__all__ = ["SKEW", "SubmitReport", "claim_is_gone", "job_record", "submit", "submitter"]
+__all__ = [
+    "SKEW",
+    "SubmitReport",
+    "claim_is_gone",
+    "earliest_job",
+    "job_record",
+    "submit",
+    "submitter",
+]
 
 #: How much earlier than its trial a job may say it was created and still be the trial's
 #: (clocks of this machine and of the service disagree by this much at most).
@@ -122,14 +130,14 @@ def submit(
     existing = _existing(study, backend, claimed)
     bodies = {c.trial.number: _body(study, c.body, ids) for c in claimed}
     _note_long_suffixes(backend, bodies.values(), report)
-    todo: list[_Claimed] = []
-    for item in claimed:
-        job = existing.get(item.trial.key) if item.look_up else None
-        if job is not None:
-            _store(study, item.trial, job)
-            report.found.append(item.trial.key)
-        else:
-            todo.append(item)
+    found = [
+        _Outcome(c.trial, existing[c.trial.key], found=True)
+        for c in claimed
+        if c.trial.key in existing
+    ]
+    if found:
+        _record(study, found, report, say)
+    todo = [c for c in claimed if c.trial.key not in existing]
     _create_all(study, backend, todo, bodies, parallel, retry, report, say)
     return report
 
@@ -261,19 +269,8 @@ def claim_is_gone(trial: TrialRecord) -> bool:
 def _gone(claim: str, since: int | None) -> bool:
     """Whether the process that claimed a trial can no longer be creating its job."""
     host, _, pid = claim.rpartition(":")
-    if host == socket.gethostname():
-        return not pid.isdigit() or not _alive(int(pid))
-    return since is None or time.time() - since > LEASE.total_seconds()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    started = datetime.fromtimestamp(since or 0, UTC)
+    return owner_gone(host, int(pid) if pid.isdigit() else 0, started)
 
 
 def _existing(
@@ -284,35 +281,35 @@ def _existing(
     wanted = {c.trial.key: c for c in claimed if c.look_up}
     if not wanted:
         return {}
-    since = min(_since(c.trial) for c in wanted.values())
+    since = min(earliest_job(c.trial) for c in wanted.values())
     found: dict[str, JobObject] = {}
     for job in backend.jobs(study.name, since):
-        key = _key_of(study, backend, job, wanted)
+        key = _key_of(backend, job, wanted)
         if (
             key is not None
             and key not in found
-            and (job.created_at or 0) >= _since(wanted[key].trial)
+            and (job.created_at or 0) >= earliest_job(wanted[key].trial)
         ):
             found[key] = job
     return found
 
 
-def _key_of(
-    study: SweepStudy, backend: Backend, job: JobObject, wanted: Mapping[str, _Claimed]
-) -> str | None:
+def _key_of(backend: Backend, job: JobObject, wanted: Mapping[str, _Claimed]) -> str | None:
+    """The wanted trial `job` names: by its key, or (no metadata kept) by its suffix."""
     if backend.keeps_metadata:
         return job.key if job.key in wanted else None
-    for key, item in wanted.items():
-        if job.user_provided_suffix is not None and job.user_provided_suffix == item.body.get(
-            "suffix"
-        ):
-            return key
-    return None
+    suffix = job.user_provided_suffix
+    return next((k for k, c in wanted.items() if suffix and c.body.get("suffix") == suffix), None)
 
 
-def _since(trial: TrialRecord) -> int:
-    started = trial.started or datetime.now(UTC)
-    return int(started.timestamp()) - SKEW
+def earliest_job(trial: TrialRecord) -> int:
+    """The earliest time (Unix seconds) a job of `trial` can say it was created: before the
+    trial's start, its claim and its job's own `created_at` by no more than `SKEW`."""
+    moments = [trial.job.submitted_at, trial.job.created_at]
+    if trial.started is not None:
+        moments.append(int(trial.started.timestamp()))
+    known = [m for m in moments if m is not None]
+    return (min(known) if known else int(time.time())) - SKEW
 
 
 # -- creating ----------------------------------------------------------------------------
@@ -357,7 +354,7 @@ def _create_all(
 def _create_one(
     sweep: str, backend: Backend, item: _Claimed, body: dict[str, Any], retry: Retry
 ) -> _Outcome:
-    trial = TrialJob(item.trial.key, body.get("suffix"), _since(item.trial))
+    trial = TrialJob(item.trial.key, body.get("suffix"), earliest_job(item.trial))
     for attempt in retry.tries():
         try:
             return _Outcome(item.trial, backend.create(body))
@@ -393,8 +390,3 @@ def _record(
             say(f"{key}: {why}")
     with study.store.lock():  # only this process writes these trials' jobs: no reload
         study.store.apply(writes)
-
-
-def _store(study: SweepStudy, trial: TrialRecord, job: JobObject) -> None:
-    with study.store.lock():
-        study.store.apply([RecordJob(trial.number, job_record(job))])

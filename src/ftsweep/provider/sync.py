@@ -13,7 +13,8 @@ and cancelled jobs fail their trials, with the job's error. Jobs that name no tr
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from ftsweep.api.job_object import JobObject
 from ftsweep.errors import ResultsError
 from ftsweep.provider.backend import Backend
-from ftsweep.provider.submit import SKEW, claim_is_gone
+from ftsweep.provider.submit import claim_is_gone, earliest_job
 from ftsweep.study.feedback import TellReport, plan_tell
 from ftsweep.study.records import State, TrialRecord
 from ftsweep.study.results import parse_job
@@ -29,7 +30,7 @@ from ftsweep.study.rows import Result
 from ftsweep.study.steps import reduce_steps
 from ftsweep.study.sweep_study import SweepStudy
 
-__all__ = ["NOT_SUBMITTED", "JobView", "SyncReport", "in_flight", "sync"]
+__all__ = ["NOT_SUBMITTED", "JobView", "SyncReport", "in_flight", "sync", "watch"]
 
 #: The status shown for a trial whose submit was interrupted before its job was created.
 NOT_SUBMITTED = "not submitted"
@@ -113,6 +114,23 @@ def sync(study: SweepStudy, backend: Backend, *, parallel: int = 8) -> SyncRepor
 Pair = tuple[TrialRecord, JobObject]
 
 
+def watch(
+    study: SweepStudy,
+    backend: Backend,
+    *,
+    interval: float,
+    on_sync: Callable[[SyncReport], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncReport:
+    """Sync every `interval` seconds until no job of the sweep is running; the last report."""
+    while True:
+        report = sync(study, backend)
+        on_sync(report)
+        if not report.running:
+            return report
+        sleep(interval)
+
+
 def _match(
     study: SweepStudy, backend: Backend, scope: list[TrialRecord]
 ) -> tuple[list[Pair], list[Pair]]:
@@ -121,7 +139,7 @@ def _match(
     by_id = {t.job.id: t for t in scope if t.job.id}
     by_key = {t.key: t for t in scope}
     suffixes = {_suffix(study, t): t for t in scope} if not backend.keeps_metadata else {}
-    since = min(_since(t) for t in scope)
+    since = min(earliest_job(t) for t in scope)
     found: dict[int, Pair] = {}
     doubles: list[Pair] = []
     for job in backend.jobs(study.name, since):
@@ -172,7 +190,7 @@ def _named_trial(
     """The trial `job` names (its key, or on the dated Azure API its suffix), if it can be that
     trial's job (made after the trial was)."""
     trial = by_key.get(job.key or "") if keeps_metadata else suffixes.get(job.user_provided_suffix)
-    if trial is None or (job.created_at or 0) < _since(trial):
+    if trial is None or (job.created_at or 0) < earliest_job(trial):
         return None
     return trial
 
@@ -180,14 +198,6 @@ def _named_trial(
 def _suffix(study: SweepStudy, trial: TrialRecord) -> str | None:
     suffix = study.renderer.body(trial.number, trial.params or {}).get("suffix")
     return str(suffix) if suffix is not None else None
-
-
-def _since(trial: TrialRecord) -> int:
-    moments = [trial.job.submitted_at, trial.job.created_at]
-    if trial.started is not None:
-        moments.append(int(trial.started.timestamp()))
-    known = [m for m in moments if m is not None]
-    return (min(known) if known else 0) - SKEW
 
 
 def _result(

@@ -31,6 +31,7 @@ __all__ = [
     "delivered_in_file",
     "is_orphaned",
     "is_stream",
+    "owner_gone",
     "pending_marker",
 ]
 
@@ -63,9 +64,16 @@ def is_orphaned(
     marker = trial.pending
     if marker is None or marker.get("batch") in delivered:
         return False
-    if marker.get("host") == socket.gethostname():
-        return not _alive(int(marker.get("pid", 0)))
     since = datetime.fromisoformat(str(marker.get("since")))
+    return owner_gone(str(marker.get("host")), int(marker.get("pid", 0)), since, now)
+
+
+def owner_gone(host: str, pid: int, since: datetime, now: datetime | None = None) -> bool:
+    """Whether the process `pid` on `host`, at work since `since`, is gone: on this host when
+    the pid no longer exists, on another once `LEASE` has passed (its pid says nothing here).
+    Pending batches and submit's claims on trials are both taken over by this rule."""
+    if host == socket.gethostname():
+        return not _alive(pid)
     return (now or datetime.now(UTC)) - since > LEASE
 
 
