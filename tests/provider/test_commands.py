@@ -98,21 +98,26 @@ def test_the_key_is_in_no_file_and_no_output(service: StandIn, tmp_path: Path):
             assert key.encode() not in file.read_bytes(), file
 
 
-@pytest.mark.parametrize("delay", [0.4, 0.8, 1.2, 1.6, 2.0, 2.6])
+@pytest.mark.parametrize("delay", [0.5, 1.2, 1.6, 2.0, 2.4, 2.8, 3.4, 4.5])
 def test_a_submit_killed_at_any_moment_leaves_one_job_per_trial_after_a_rerun(
     service: StandIn, tmp_path: Path, delay: float
 ):
-    """Each create answers 80 ms late; `submit -n 30` is killed after `delay` seconds (before,
-    during and after its creates), then `submit` (the resume) runs to the end."""
-    service.inject(Fault.delay("jobs.create", 0.08, times=1000))
-    path = write_sweep(tmp_path, max_trials=40)
-    command = [*FTSWEEP, "submit", str(path), "-n", "30", "--parallel", "2"]
+    """Each create answers 30 ms late; `submit -n 120` is killed after `delay` seconds (before,
+    during and after its creates); every command still reads the study, then `submit` (the
+    resume) runs to the end with one job per trial."""
+    service.inject(Fault.delay("jobs.create", 0.03, times=10_000))
+    path = write_sweep(tmp_path, max_trials=150)
+    command = [*FTSWEEP, "submit", str(path), "-n", "120", "--parallel", "2"]
     process = subprocess.Popen(
         command, env=environment(service), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    for reading in (["trials", path, "-f", "csv"], ["doctor", path], ["sync", path]):
+        done = ftsweep(service, *reading)
+        assert done.returncode in (0, 2), done.stderr  # 2: killed before the study existed
+        assert "Traceback" not in done.stderr
     resumed = ftsweep(service, "submit", path)
     assert resumed.returncode == 0, resumed.stderr
     with open_study(path) as study:
@@ -121,7 +126,7 @@ def test_a_submit_killed_at_any_moment_leaves_one_job_per_trial_after_a_rerun(
     assert all(count == 1 for count in per_trial.values()), per_trial
     assert {t.key for t in trials} == set(per_trial)  # every trial has its one job
     assert all(t.job.id for t in trials)
-    assert len(trials) <= 30
+    assert len(trials) <= 120
     time.sleep(6 * PHASE)
     synced = ftsweep(service, "sync", path)
     assert synced.returncode == 0, synced.stderr

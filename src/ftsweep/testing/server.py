@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -149,6 +150,12 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[_Handler], service: StandIn) -> None:
         super().__init__(address, handler)
         self.service = service
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (killed, timed out) is no error of the service's: quiet."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):
