@@ -16,14 +16,14 @@ from ftsweep.errors import Problem, SweepFileError
 from ftsweep.sweep.document import Positions, parse_document, read_document
 from ftsweep.sweep.parse import RANGE_KEYS, parse_space
 from ftsweep.sweep.space import Space
-from ftsweep.sweep.spec import SECRET_FIELDS, Objective, SweepSpec
+from ftsweep.sweep.spec import COST_METRIC, SECRET_FIELDS, Objective, SweepSpec
 from ftsweep.sweep.templates import check_suffix_and_metadata
 
 if TYPE_CHECKING:
     from ftsweep.api.graders import Grader
     from ftsweep.api.methods import ResponseFormat
 
-__all__ = ["Sweep", "load_sweep", "loads_sweep"]
+__all__ = ["Sweep", "load_sweep", "loads_sweep", "problems_of"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ class Sweep:
         return self.spec.objectives
 
     @property
+    def costs(self) -> bool:
+        """Whether an objective is the trial's `cost` (its job's cost at the user's prices)."""
+        return any(o.metric == COST_METRIC for o in self.objectives)
+
+    @property
     def plan_size(self) -> int | None:
         """How many trials the whole plan holds: the sweep file's `max_trials` or the size of
         a finite space, whichever is smaller (None: the plan never ends)."""
@@ -83,7 +88,7 @@ def _build(data: Any, positions: Positions, file: str) -> Sweep:
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        problems += _from_pydantic(exc)
+        problems += problems_of(exc)
     grader, response_format = _grader(data, problems), _response_format(data, problems)
     method = data.get("method") if data.get("method") in METHODS else None
     space, space_problems = parse_space(
@@ -108,7 +113,7 @@ def _grader(data: Mapping[str, Any], problems: list[Problem]) -> Grader | None:
     try:
         return parse_grader(data["grader"])
     except ValidationError as exc:
-        problems += _from_pydantic(exc, prefix=("grader",))
+        problems += problems_of(exc, prefix=("grader",))
         return None
 
 
@@ -120,10 +125,8 @@ def _response_format(data: Mapping[str, Any], problems: list[Problem]) -> Respon
     try:
         return ResponseFormat.model_validate(data["response_format"])
     except ValidationError as exc:
-        problems += _from_pydantic(exc, prefix=("response_format",))
+        problems += problems_of(exc, prefix=("response_format",))
         return None
-
-
 
 
 def _cross_checks(
@@ -212,7 +215,8 @@ _VOCABULARY = sorted(
 )
 
 
-def _from_pydantic(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[Problem]:
+def problems_of(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[Problem]:
+    """Pydantic's errors as Problems, in the words of the sweep file's other errors."""
     problems = []
     for error in exc.errors(include_url=False):
         loc = _clean_loc(prefix + tuple(error["loc"]))

@@ -9,7 +9,7 @@ for sweeps that have a grader (this keeps `ftsweep validate` fast).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,10 +27,14 @@ from ftsweep.api.common import MAX_SEED, Integration
 from ftsweep.api.names import MethodName
 
 __all__ = [
+    "COST_METRIC",
     "KNOWN_METRICS",
     "MAX_TRIALS",
+    "TOKENIZERS",
+    "Budget",
     "JobTemplate",
     "Objective",
+    "Price",
     "Service",
     "StrategyName",
     "SweepSpec",
@@ -53,7 +57,11 @@ KNOWN_METRICS: dict[str, Direction] = {
     "full_valid_mean_parse_error": "minimize",
     "valid_reward_mean": "maximize",
     "trained_tokens": "minimize",
+    "cost": "minimize",  # the job's cost at the user's prices (ftsweep.data.cost)
 }
+
+#: The objective metric that is the trial's cost: to trade the metric against money.
+COST_METRIC = "cost"
 
 #: What a sweep optimises when its file names no objective.
 DEFAULT_METRIC: dict[str, str] = {
@@ -152,6 +160,48 @@ class Service(_Strict):
     poll_interval: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
 
+#: The encodings ftsweep can count offline (`ftsweep.data.tokens`); `tokenizer:` picks one for a
+#: model whose family it does not know.
+TokenizerName = Literal["o200k_base"]
+TOKENIZERS: tuple[str, ...] = get_args(TokenizerName)
+
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Rate = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class Price(_Strict):
+    """What one model's training costs, in the user's currency (USD in the shipped example).
+
+    `per_1m_trained_tokens` prices supervised and DPO jobs, billed per trained token. A
+    reinforcement job is billed per hour of training (`per_hour`); since nobody publishes how
+    fast it trains, its estimate needs `hours_per_1m_trained_tokens` too, and stays rough.
+    """
+
+    per_1m_trained_tokens: Money | None = None
+    per_hour: Money | None = None
+    hours_per_1m_trained_tokens: Rate | None = None
+
+    @model_validator(mode="after")
+    def _some_price(self) -> Price:
+        if self.per_1m_trained_tokens is None and self.per_hour is None:
+            raise ValueError("a price needs per_1m_trained_tokens or per_hour")
+        return self
+
+
+class Budget(_Strict):
+    """The most a sweep may spend: estimates of the trials handed out and not finished, plus
+    what finished ones cost, never go over it. Either key alone is fine."""
+
+    max_cost: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    max_trained_tokens: Annotated[StrictInt, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> Budget:
+        if self.max_cost is None and self.max_trained_tokens is None:
+            raise ValueError("a budget needs max_cost or max_trained_tokens (or both)")
+        return self
+
+
 class SweepSpec(_Strict):
     """A sweep file, field by field (the space still raw)."""
 
@@ -177,6 +227,9 @@ class SweepSpec(_Strict):
     ) = None
     job: JobTemplate = Field(default_factory=JobTemplate)
     service: Service = Field(default_factory=Service)
+    prices: dict[NonEmpty, Price] = Field(default_factory=dict)
+    budget: Budget | None = None
+    tokenizer: TokenizerName | None = None
     grader: Any = None  # checked by ftsweep.sweep.load, which builds grader models only if needed
     response_format: Any = None
 
