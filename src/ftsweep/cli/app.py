@@ -130,6 +130,15 @@ Wide = Annotated[
     bool,
     typer.Option("--wide", help="Tables: every column, uncut, however wide the terminal is."),
 ]
+Prices = Annotated[
+    Path | None,
+    typer.Option(
+        "--prices",
+        metavar="FILE",
+        help="Price table (a `prices:` mapping) over the sweep file's own; default: the file "
+        "FTSWEEP_PRICES names.",
+    ),
+]
 
 
 @app.command(cls=Command)
@@ -199,14 +208,16 @@ def plan(
     ] = PlanFormat.table,
     output: Output = None,
     wide: Wide = False,
+    prices: Prices = None,
 ) -> None:
     """Show the trials a sweep would run, or write their job bodies.
 
-    Touches no state: nothing is asked, written to a study or sent.
+    With local training data, also what each trial would train and cost, the totals, and the
+    trials past the sweep's budget. Touches no state: nothing is asked, written or sent.
     """
     from ftsweep.cli.commands import show_plan
 
-    show_plan(path, limit=limit, format=format.value, output=output, wide=wide)
+    show_plan(path, limit=limit, format=format.value, output=output, wide=wide, prices=prices)
 
 
 def main() -> None:

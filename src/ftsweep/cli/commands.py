@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from ftsweep.cli.progress import file_progress
 from ftsweep.errors import OutputError, SweepFileError
 from ftsweep.io import atomic_output
 from ftsweep.sweep.load import load_sweep
+
+if TYPE_CHECKING:
+    from ftsweep.data.planned import PlanCosts
+    from ftsweep.sweep.load import Sweep
 
 __all__ = ["show_plan", "validate_files", "write_starter"]
 
@@ -45,23 +51,67 @@ def validate_files(paths: list[Path], *, verbose: bool) -> int:
 
 
 def show_plan(
-    path: Path, *, limit: int | None, format: str, output: Path | None, wide: bool = False
+    path: Path,
+    *,
+    limit: int | None,
+    format: str,
+    output: Path | None,
+    wide: bool = False,
+    prices: Path | None = None,
 ) -> None:
-    from ftsweep.sweep.export import write_plan
+    from ftsweep.sweep.export import Columns, write_plan
     from ftsweep.sweep.planning import plan
 
     sweep = load_sweep(path)
+    costs = _plan_costs(sweep, prices)
     if format == "table":
         from ftsweep.cli.render import plan_table
 
         shown = plan(sweep, limit if limit is not None else TABLE_ROWS)
         total = sweep.plan_size  # the whole plan's size (None: endless), not the --limit
-        plan_table(shown, total=total, output=output, wide=wide)
+        totals = _totals(sweep, limit, prices) if costs is not None else None
+        plan_table(shown, total=total, output=output, wide=wide, costs=costs, totals=totals)
         return
     trials = plan(sweep, limit)
+    extra = Columns(costs.columns(), costs.values) if costs is not None else None
     if output is None:
-        write_plan(trials, format, sys.stdout.buffer)  # type: ignore[arg-type]
-        return
-    with atomic_output(output) as stream:
-        count = write_plan(trials, format, stream)  # type: ignore[arg-type]
-    typer.echo(f"wrote {count:,} trials to {output}", err=True)
+        write_plan(trials, format, sys.stdout.buffer, extra)  # type: ignore[arg-type]
+    else:
+        with atomic_output(output) as stream:
+            count = write_plan(trials, format, stream, extra)  # type: ignore[arg-type]
+        typer.echo(f"wrote {count:,} trials to {output}", err=True)
+    if costs is not None and costs.summary() and format == "csv":
+        typer.echo(costs.summary(), err=True)
+
+
+#: The most trials `plan` prices for its totals line; a bigger plan is totalled as far as this.
+PRICED_AT_MOST = 100_000
+
+
+def _totals(sweep: Sweep, limit: int | None, prices: Path | None) -> str | None:
+    """The totals line of the whole plan (or of its first `limit` trials)."""
+    from ftsweep.sweep.planning import plan
+
+    costs = _plan_costs(sweep, prices)
+    bounds = [b for b in (limit, sweep.plan_size) if b is not None]
+    assert costs is not None
+    count = min([*bounds, PRICED_AT_MOST])
+    for _, params in plan(sweep, count).items():
+        costs.next(params)
+    summary = costs.summary()
+    if summary and count == PRICED_AT_MOST and (not bounds or min(bounds) > count):
+        summary = f"the first {summary}"
+    return summary
+
+
+def _plan_costs(sweep: Sweep, prices: Path | None) -> PlanCosts | None:
+    """The plan's pricing when its training file is local (else nothing can be estimated)."""
+    from ftsweep.data.cost import costing_for
+    from ftsweep.data.planned import PlanCosts
+    from ftsweep.data.sizes import local_data
+
+    path = local_data(sweep)
+    if path is None:
+        return None
+    with file_progress(path.stat().st_size, f"counting tokens in {path.name}") as progress:
+        return PlanCosts(costing_for(sweep, prices, progress=progress))

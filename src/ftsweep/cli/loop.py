@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ftsweep.cli.app import Command, Output, SweepPath, Wide, app, reports_errors
+from ftsweep.cli.app import Command, Output, Prices, SweepPath, Wide, app, reports_errors
 
 __all__ = ["ask", "best", "import_", "importance", "tell", "trials"]
 
@@ -46,14 +46,16 @@ def ask(
     ] = 1,
     output: Output = None,
     storage: Storage = None,
+    prices: Prices = None,
 ) -> None:
     """Hand out the next COUNT trials and write their job requests.
 
-    JSONL, one job body per line, to stdout or the --output file.
+    JSONL, one job body per line, to stdout or the --output file. Each trial's estimated
+    cost is recorded; a trial that would take the sweep over its budget is not handed out.
     """
     from ftsweep.cli.loop_actions import ask_command
 
-    ask_command(path, n, output=output, storage=storage)
+    ask_command(path, n, output=output, storage=storage, prices=prices)
 
 
 @app.command(cls=Command)
@@ -114,14 +116,16 @@ def trials(
     output: Output = None,
     storage: Storage = None,
     wide: Wide = False,
+    prices: Prices = None,
 ) -> None:
     """List the sweep's trials, one row each.
 
-    The columns are those of the trials frame, documented in the README.
+    The columns are those of the trials frame, documented in the README; actual_cost prices
+    each finished job's trained tokens.
     """
     from ftsweep.cli.loop_actions import trials_command
 
-    trials_command(path, format.value, output=output, storage=storage, wide=wide)
+    trials_command(path, format.value, output=output, storage=storage, wide=wide, prices=prices)
 
 
 @app.command(cls=Command)

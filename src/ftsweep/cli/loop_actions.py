@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
@@ -27,6 +27,10 @@ from ftsweep.study import (
 from ftsweep.study.export import write_frame
 from ftsweep.sweep import load_sweep
 
+if TYPE_CHECKING:
+    from ftsweep.data.cost import Costing
+    from ftsweep.sweep.load import Sweep
+
 __all__ = [
     "ask_command",
     "best_command",
@@ -38,14 +42,31 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def opened_study(path: Path, storage: str | None) -> Iterator[SweepStudy]:
-    """The sweep's study, its damage errors naming this sweep's way out."""
+def opened_study(
+    path: Path, storage: str | None, *, priced: bool = False, prices: Path | None = None
+) -> Iterator[SweepStudy]:
+    """The sweep's study, its damage errors naming this sweep's way out. `priced` (always,
+    when an objective is the trial's cost): with the costing that prices the trials it hands
+    out, keeps them within the budget and prices the `cost` objective."""
+    sweep = load_sweep(path)
+    costing = _costing(sweep, prices) if priced or sweep.costs else None
     try:
-        with SweepStudy(load_sweep(path), storage) as study:
+        with SweepStudy(sweep, storage, costing) as study:
             yield study
     except DamagedStudyError as exc:  # the way out names this sweep and its storage option
         where = f"{path} --storage {storage}" if storage else str(path)
         raise exc.naming(where) from None
+
+
+def _costing(sweep: Sweep, prices: Path | None) -> Costing:
+    from ftsweep.cli.progress import file_progress
+    from ftsweep.data.cost import costing_for
+    from ftsweep.data.sizes import local_data
+
+    path = local_data(sweep)
+    size = path.stat().st_size if path is not None else 0
+    with file_progress(size, f"counting tokens in {path.name if path else ''}") as progress:
+        return costing_for(sweep, prices, progress=progress)
 
 
 #: The exit code of an `ask` that handed out nothing (max_trials reached, space used up).
@@ -53,8 +74,11 @@ NOTHING_TO_HAND_OUT = 3
 _KEYS_SHOWN = 8  # a batch's keys listed one by one up to this many; first and last beyond
 
 
-def ask_command(path: Path, n: int, *, output: Path | None, storage: str | None) -> None:
-    with opened_study(path, storage) as study, study.asking(n, output=output) as batch:
+def ask_command(
+    path: Path, n: int, *, output: Path | None, storage: str | None, prices: Path | None = None
+) -> None:
+    opened = opened_study(path, storage, priced=True, prices=prices)
+    with opened as study, study.asking(n, output=output) as batch:
         # Written even when empty: a batch file left from an earlier ask must never be taken
         # for this one and submitted again.
         _write_batch(batch, output)
@@ -123,12 +147,28 @@ def import_command(path: Path, files: list[Path], *, force: bool, storage: str |
 
 
 def trials_command(
-    path: Path, format: str, *, output: Path | None, storage: str | None, wide: bool = False
+    path: Path,
+    format: str,
+    *,
+    output: Path | None,
+    storage: str | None,
+    wide: bool = False,
+    prices: Path | None = None,
 ) -> None:
     if format == "parquet" and output is None:
         raise OutputError("parquet is binary: write it to a file with -o FILE")
     with opened_study(path, storage) as study:
+        study.costing = _prices_only(study.sweep, prices)
         _show_trials(study, format, output, wide)
+
+
+def _prices_only(sweep: Sweep, prices: Path | None) -> Costing:
+    """A costing that prices finished jobs (their actual cost) and estimates nothing, so
+    reading the trials counts no tokens."""
+    from ftsweep.data.cost import Costing
+    from ftsweep.data.prices import price_table
+
+    return Costing(sweep, None, price_table(sweep, prices))
 
 
 def _show_trials(study: SweepStudy, format: str, output: Path | None, wide: bool) -> None:
@@ -172,7 +212,7 @@ def best_command(path: Path, *, storage: str | None, wide: bool = False) -> None
 
 def _shown_columns(study: SweepStudy, records: list[dict[str, Any]]) -> list[str]:
     wanted = ["key", *study.sweep.space.names, *(o.metric for o in study.sweep.objectives)]
-    wanted += ["job_id", "fine_tuned_model", "trained_tokens"]
+    wanted += ["job_id", "fine_tuned_model", "trained_tokens", "estimated_cost", "actual_cost"]
     return [c for c in dict.fromkeys(wanted) if any(r.get(c) is not None for r in records)]
 
 

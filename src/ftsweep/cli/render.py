@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +23,9 @@ from rich.table import Table
 from ftsweep.io import atomic_output
 from ftsweep.sweep.dimensions import template_text
 from ftsweep.sweep.planning import Plan
+
+if TYPE_CHECKING:
+    from ftsweep.data.planned import PlanCosts, PlannedCost
 
 __all__ = ["SHORT", "Column", "fit", "importance_table", "plan_table", "records_table"]
 
@@ -199,8 +202,17 @@ def _caption(plan: Plan, total: int | None) -> str:
     return text
 
 
-def plan_table(plan: Plan, *, total: int | None, output: Path | None, wide: bool = False) -> None:
-    """Print (or write to `output`) one row per trial with its hyperparameters."""
+def plan_table(
+    plan: Plan,
+    *,
+    total: int | None,
+    output: Path | None,
+    wide: bool = False,
+    costs: PlanCosts | None = None,
+    totals: str | None = None,
+) -> None:
+    """Print (or write to `output`) one row per trial with its hyperparameters, and with its
+    estimated trained tokens and cost when `costs` prices them (`totals` under the table)."""
     trials = list(plan)
     numbers = [str(t.index) for t in trials]
     columns = [Column("trial", numbers, numbers, numeric=True)]
@@ -209,8 +221,28 @@ def plan_table(plan: Plan, *, total: int | None, output: Path | None, wide: bool
         full = [template_text(v) if v is not None else "-" for v in values]
         short = [_compact(v) if v is not None else "-" for v in values]
         columns.append(Column(name, full, short, _numeric([v for v in values if v != "auto"])))
+    if costs is not None:
+        columns += _cost_columns([costs.next(t.params) for t in trials], costs.budget)
     title = f"{plan.sweep.name} ({plan.sweep.method})"
-    _show(title, _caption(plan, total), columns, output=output, wide=wide)
+    caption = _caption(plan, total) + (f"\n{totals}" if totals else "")
+    _show(title, caption, columns, output=output, wide=wide)
+
+
+def _cost_columns(planned: list[PlannedCost], budget: bool) -> list[Column]:
+    tokens = [p.trained_tokens for p in planned]
+    costs = [p.cost for p in planned]
+    columns = [
+        Column("trained_tokens", [_cell(v) for v in tokens], [_compact(v) for v in tokens], True),
+        Column("estimated_cost", [_money(v) for v in costs], [_money(v) for v in costs], True),
+    ]
+    if budget:
+        marks = ["over" if p.over_budget else "" for p in planned]
+        columns.append(Column("budget", marks, marks, numeric=False))
+    return columns
+
+
+def _money(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
 
 
 def _cell(value: object) -> str:

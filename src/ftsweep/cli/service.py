@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ftsweep.cli.app import Command, SweepPath, app, reports_errors
+from ftsweep.cli.app import Command, Prices, SweepPath, app, reports_errors
 from ftsweep.cli.loop import Storage
 
 __all__ = ["cancel", "run", "submit", "sync"]
@@ -54,6 +54,7 @@ def submit(
     parallel: Parallel = 4,
     provider: ProviderOption = None,
     storage: Storage = None,
+    prices: Prices = None,
 ) -> None:
     """Create jobs for the sweep's trials, one per trial, never two.
 
@@ -63,7 +64,9 @@ def submit(
     """
     from ftsweep.cli.service_actions import submit_command
 
-    submit_command(path, batch, n, parallel=parallel, provider=provider, storage=storage)
+    submit_command(
+        path, batch, n, parallel=parallel, provider=provider, storage=storage, prices=prices
+    )
 
 
 @app.command(cls=Command)
@@ -119,13 +122,22 @@ def run(
     interval: Interval = None,
     provider: ProviderOption = None,
     storage: Storage = None,
+    prices: Prices = None,
 ) -> None:
     """Run the whole sweep: submit, sync, ask again, until it is done.
 
     Keeps K jobs in flight.
-    Ends when max_trials is reached or the space is used up and every job finished. Safe to
+    Ends when max_trials or the budget is reached or the space is used up and every job
+    finished. Safe to
     stop (Ctrl-C, a crash) and start again: it carries on where it was.
     """
     from ftsweep.cli.service_actions import run_command
 
-    run_command(path, parallel=parallel, interval=interval, provider=provider, storage=storage)
+    run_command(
+        path,
+        parallel=parallel,
+        interval=interval,
+        provider=provider,
+        storage=storage,
+        prices=prices,
+    )

@@ -62,10 +62,12 @@ def submit_command(
     parallel: int,
     provider: Provider | None,
     storage: str | None,
+    prices: Path | None = None,
 ) -> None:
     from ftsweep.provider.submit import submit
 
-    with opened_study(path, storage) as study, _interruptible(study.name):
+    opened = opened_study(path, storage, priced=True, prices=prices)
+    with opened as study, _interruptible(study.name):
         backend = _backend(study, provider)
         report = submit(study, backend, count=n, batch=batch, parallel=parallel, say=_say)
     _print_submit(study.name, report)
@@ -150,10 +152,12 @@ def run_command(
     interval: float | None,
     provider: Provider | None,
     storage: str | None,
+    prices: Path | None = None,
 ) -> None:
     from ftsweep.provider.run import run
 
-    with opened_study(path, storage) as study, _interruptible(study.name):
+    opened = opened_study(path, storage, priced=True, prices=prices)
+    with opened as study, _interruptible(study.name):
         backend = _backend(study, provider)
         pause = interval or study.sweep.spec.service.poll_interval
         with _view(study) as show:

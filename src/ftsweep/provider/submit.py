@@ -28,7 +28,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -216,17 +216,46 @@ def _claim(
             chosen = _named(study, by_key, keys, report)
         else:
             chosen = [t for t in by_key.values() if _unsubmitted(t, report)]
+        chosen = _within_budget(study, snapshot.trials, chosen[:count], report)
         claimed = [_Claimed(t, study.renderer.body(t.number, t.params or {}), True) for t in chosen]
-        if count is not None and count > len(claimed):
+        if count is not None and count > len(claimed) and report.shortfall is None:
             asked = study.ask(count - len(claimed))
             report.asked, report.shortfall = len(asked), asked.shortfall
             fresh = {t.number: t for t in store.load(write=True).trials}
             claimed += [_Claimed(fresh[a.number], a.body, False) for a in asked]
-        elif count is not None:
-            claimed = claimed[:count]
-        claim = JobRecord(submitter=me, submitted_at=now)
-        store.apply([RecordJob(c.trial.number, claim) for c in claimed])
+        store.apply([RecordJob(c.trial.number, _claim_of(study, c, me, now)) for c in claimed])
     return claimed
+
+
+def _within_budget(
+    study: SweepStudy,
+    trials: Sequence[TrialRecord],
+    chosen: list[TrialRecord],
+    report: SubmitReport,
+) -> list[TrialRecord]:
+    """The leading trials of `chosen` that still fit the sweep's budget (it may have been
+    lowered, or the prices raised, since they were handed out); the others are skipped."""
+    if study.costing is None or study.sweep.spec.budget is None:
+        return chosen
+    numbers = {t.number for t in chosen}
+    others = [t for t in trials if t.number not in numbers]
+    admitted, why = study.costing.admit(others, [t.params or {} for t in chosen])
+    if why is not None:
+        report.shortfall = Shortfall("budget", why)
+        report.skipped += [(t.key, why) for t in chosen[len(admitted) :]]
+    return chosen[: len(admitted)]
+
+
+def _claim_of(study: SweepStudy, claimed: _Claimed, me: str, now: int) -> JobRecord:
+    """The claim a trial gets, with its estimate when it has none yet (handed out before its
+    training data could be priced)."""
+    job, claim = claimed.trial.job, JobRecord(submitter=me, submitted_at=now)
+    if job.estimated_tokens is not None or study.costing is None:
+        return claim
+    made = study.costing.estimate(claimed.trial.params or {}, job.resolved)
+    if made is None:
+        return claim
+    return replace(claim, estimated_tokens=made.trained_tokens, estimated_cost=made.cost)
 
 
 def _handed_out(trial: TrialRecord, delivered: Set[str]) -> bool:

@@ -29,6 +29,7 @@ from ftsweep.study.results import parse_job
 from ftsweep.study.rows import Result
 from ftsweep.study.steps import reduce_steps
 from ftsweep.study.sweep_study import SweepStudy
+from ftsweep.sweep.spec import COST_METRIC
 
 __all__ = ["NOT_SUBMITTED", "JobView", "SyncReport", "in_flight", "sync", "watch"]
 
@@ -90,7 +91,7 @@ def sync(study: SweepStudy, backend: Backend, *, parallel: int = 8) -> SyncRepor
         results = list(pool.map(result, range(1, len(matched) + 1)))
     with study.store.lock():
         trials = study.store.load(write=True).trials
-        told, writes = plan_tell(study.sweep, trials, results, force=False)
+        told, writes = plan_tell(study.sweep, trials, results, force=False, costing=study.costing)
         study.store.apply(writes)
     report.told = told
     values = {t.number: t.values for t in trials}
@@ -218,11 +219,12 @@ def _result(
     result = dataclasses.replace(result, key=trial.key, trial=None)
     if job.finished != "succeeded":
         return result
-    metrics = [o.metric for o in study.sweep.objectives]
-    rows = backend.steps(job, [m for m in metrics if m != "trained_tokens"])
+    # trained_tokens is the job's own field, cost is priced from it: neither is a step metric
+    metrics = [o.metric for o in study.sweep.objectives if o.metric not in _NOT_STEPS]
+    rows = backend.steps(job, metrics)
     values: dict[str, float] = {}
     for objective in study.sweep.objectives:
-        if objective.metric == "trained_tokens":
+        if objective.metric in _NOT_STEPS:
             continue
         value = reduce_steps(rows, objective.metric, objective.reduce)
         if value is None:
@@ -233,6 +235,9 @@ def _result(
             return dataclasses.replace(result, status="failed", error=why)
         values[objective.metric] = value
     return dataclasses.replace(result, values=values)
+
+
+_NOT_STEPS = ("trained_tokens", COST_METRIC)
 
 
 def _view(trial: TrialRecord, job: JobObject, values: tuple[float, ...] | None) -> JobView:

@@ -25,7 +25,8 @@ class AskedTrial:
 @dataclass(frozen=True)
 class Shortfall:
     """Why a batch holds fewer trials than were asked for: `kind` is `max_trials` (the sweep's
-    limit is reached) or `space` (no untried configuration is left); `reason` says it in words."""
+    limit is reached), `space` (no untried configuration is left) or `budget` (the next trial's
+    estimate would take the sweep over its budget); `reason` says it in words."""
 
     kind: str
     reason: str

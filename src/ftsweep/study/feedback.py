@@ -33,11 +33,13 @@ from ftsweep.study.records import (
 from ftsweep.sweep.jobs import trial_number
 
 if TYPE_CHECKING:
+    from ftsweep.data.cost import Costing
     from ftsweep.study.results import Result
     from ftsweep.study.sweep_study import SweepStudy
     from ftsweep.sweep.load import Sweep
+    from ftsweep.sweep.space import Params
 
-__all__ = ["TellReport", "job_of", "outcome_of", "plan_tell", "tell"]
+__all__ = ["TellReport", "cost_of", "job_of", "outcome_of", "plan_tell", "tell"]
 
 #: What a result does to its trial: ("fail", None) or ("complete", values).
 Outcome = tuple[str, tuple[float, ...] | None]
@@ -77,7 +79,7 @@ def tell(study: SweepStudy, results: Sequence[Result], *, force: bool = False) -
     likely)."""
     with study.store.lock():
         trials = study.store.load(write=True).trials
-        report, writes = plan_tell(study.sweep, trials, results, force=force)
+        report, writes = plan_tell(study.sweep, trials, results, force=force, costing=study.costing)
         study.store.apply(writes)
     if results and len(report.unknown) == len(results):  # no trial found, so nothing written
         raise _nothing_named(study.name, report.unknown)
@@ -104,10 +106,16 @@ def _nothing_named(sweep: str, unknown: Sequence[Result]) -> ResultsError:
 
 @bulk
 def plan_tell(
-    sweep: Sweep, trials: Sequence[TrialRecord], results: Sequence[Result], *, force: bool
+    sweep: Sweep,
+    trials: Sequence[TrialRecord],
+    results: Sequence[Result],
+    *,
+    force: bool,
+    costing: Costing | None = None,
 ) -> tuple[TellReport, list[Write]]:
     """What telling `results` to a study holding `trials` reports and writes; raises
-    ResultsError when a row conflicts (the batch is then refused whole)."""
+    ResultsError when a row conflicts (the batch is then refused whole). `costing` prices a
+    `cost` objective."""
     index = _Index(sweep, trials)
     index.learn_jobs(results)
     report, problems, views = TellReport(), list[tuple[str, Problem]](), dict[int, _View]()
@@ -117,7 +125,9 @@ def plan_tell(
             report.unknown.append(result)
             continue
         view = views.get(trial.number) or views.setdefault(trial.number, _view(trial))
-        problem = index.other_job(result, trial) or _apply(sweep, view, result, force, report)
+        problem = index.other_job(result, trial) or _apply(
+            sweep, view, result, force, report, costing
+        )
         if problem is not None:
             problems.append((result.source, problem))
     if problems:
@@ -183,17 +193,34 @@ def _view(trial: TrialRecord) -> _View:
     return _View(trial, trial.state, trial.values, trial.job)
 
 
-def outcome_of(sweep: Sweep, result: Result) -> Outcome | None:
-    """("fail", None), ("complete", values), or None when the result finishes nothing."""
+def outcome_of(sweep: Sweep, result: Result, cost: float | None = None) -> Outcome | None:
+    """("fail", None), ("complete", values), or None when the result finishes nothing.
+    `cost` is the value of a `cost` objective (what the trial's job cost)."""
     if result.status in ("failed", "cancelled"):
         return "fail", None
     metrics = dict(result.values)
     if result.trained_tokens is not None:
         metrics.setdefault("trained_tokens", float(result.trained_tokens))
+    if cost is not None:
+        metrics.setdefault("cost", cost)
     values = [metrics.get(o.metric) for o in sweep.objectives]
     if result.status == "succeeded" and all(v is not None for v in values):
         return "complete", tuple(float(v) for v in values if v is not None)
     return None
+
+
+def cost_of(costing: Costing | None, params: Params | None, job: JobRecord) -> float | None:
+    """What a trial's job cost, for a `cost` objective: the actual cost from what the service
+    reported, else the trial's estimate (None: it cannot be priced)."""
+    if costing is None or params is None:
+        return None
+    actual = costing.actual(params, job)
+    if actual is not None:
+        return actual
+    if job.estimated_cost is not None:
+        return job.estimated_cost
+    made = costing.estimate(params, job.resolved)
+    return made.cost if made is not None else None
 
 
 def job_of(result: Result) -> JobRecord:
@@ -212,9 +239,16 @@ def job_of(result: Result) -> JobRecord:
 
 
 def _apply(
-    sweep: Sweep, view: _View, result: Result, force: bool, report: TellReport
+    sweep: Sweep,
+    view: _View,
+    result: Result,
+    force: bool,
+    report: TellReport,
+    costing: Costing | None = None,
 ) -> Problem | None:
-    outcome, told = outcome_of(sweep, result), job_of(result)
+    told = job_of(result)
+    cost = cost_of(costing, view.record.params, view.job.merged(told)) if sweep.costs else None
+    outcome = outcome_of(sweep, result, cost)
     problem = _told_twice(sweep, view, result, outcome, told)
     if problem is None and not force:
         problem = _held_job(view, result, told)

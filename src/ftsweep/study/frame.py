@@ -12,7 +12,9 @@ Columns, in this order (hyperparameters and metrics follow the sweep):
 - one `resolved_<name>` column per hyperparameter of the method, as the service resolved it
 - `job_id`, `job_status`, `fine_tuned_model`
 - one column per objective metric (`full_valid_loss`, ...), then `trained_tokens`
-- `estimated_cost`, `actual_cost` (empty until cost estimation is configured), `error`
+- `estimated_cost` (what the trial was expected to cost when it was handed out) and
+  `actual_cost` (from the job's `trained_tokens` at the price table's price), both empty where
+  no price applies (`ftsweep.data.cost`); `error`
 - `started`, `completed` (UTC timestamps)
 
 Columns are typed from the sweep, whether or not a trial has a value: integers are nullable
@@ -37,6 +39,7 @@ from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ftsweep.data.cost import Costing
     from ftsweep.study.sweep_study import SweepStudy
     from ftsweep.sweep.load import Sweep
     from ftsweep.sweep.space import Params, Space
@@ -152,20 +155,29 @@ def sweep_trials(
 
 
 def trial_records(study: SweepStudy) -> Records:
-    """One plain dict per trial of the study, keyed by `columns(study)`."""
-    return records_of(study.sweep, study.trials())
+    """One plain dict per trial of the study, keyed by `columns(study)`; its costs priced by
+    the study's costing."""
+    return records_of(study.sweep, study.trials(), study.costing)
 
 
 @bulk
-def records_of(sweep: Sweep, trials: Sequence[TrialRecord]) -> Records:
-    """One plain dict per current trial among `trials`, keyed by `columns(sweep)`."""
+def records_of(
+    sweep: Sweep, trials: Sequence[TrialRecord], costing: Costing | None = None
+) -> Records:
+    """One plain dict per current trial among `trials`, keyed by `columns(sweep)`:
+    `estimated_cost` as stored when the trial was handed out, `actual_cost` priced by
+    `costing` from the job's trained tokens (empty without it)."""
     names = columns(sweep)
     found, foreign = sweep_trials(trials)
-    return Records((_record(sweep, t, p, names) for t, p in found), foreign)
+    return Records((_record(sweep, t, p, names, costing) for t, p in found), foreign)
 
 
 def _record(
-    sweep: Sweep, trial: TrialRecord, params: Params, names: list[str]
+    sweep: Sweep,
+    trial: TrialRecord,
+    params: Params,
+    names: list[str],
+    costing: Costing | None = None,
 ) -> dict[str, Any]:
     job = trial.job
     record: dict[str, Any] = dict.fromkeys(names)
@@ -180,6 +192,8 @@ def _record(
         job_status=job.status,
         fine_tuned_model=job.fine_tuned_model,
         trained_tokens=job.trained_tokens,
+        estimated_cost=job.estimated_cost,
+        actual_cost=costing.actual(params, job) if costing is not None else None,
         error=job.error,
     )
     for name, value in params.items():

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.api.job_object import DATA_FILES, JobInfo
 from ftsweep.errors import Problem, ResultsError
-from ftsweep.study.feedback import TellReport, job_of, outcome_of, plan_tell
+from ftsweep.study.feedback import TellReport, cost_of, job_of, outcome_of, plan_tell
 from ftsweep.study.records import Create, State, TrialRecord, Write
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.jobs import trial_key
 from ftsweep.sweep.space import Params, SubSpace
 
 if TYPE_CHECKING:
+    from ftsweep.data.cost import Costing
     from ftsweep.study.results import Result
     from ftsweep.study.sweep_study import SweepStudy
     from ftsweep.sweep.load import Sweep
@@ -53,13 +54,20 @@ def import_jobs(
     nothing when any row is refused."""
     with study.store.lock():
         trials = study.store.load(write=True).trials
-        report, writes = plan_import(study.sweep, trials, results, force=force)
+        report, writes = plan_import(
+            study.sweep, trials, results, force=force, costing=study.costing
+        )
         study.store.apply(writes)
     return report
 
 
 def plan_import(
-    sweep: Sweep, trials: Sequence[TrialRecord], results: Sequence[Result], *, force: bool
+    sweep: Sweep,
+    trials: Sequence[TrialRecord],
+    results: Sequence[Result],
+    *,
+    force: bool,
+    costing: Costing | None = None,
 ) -> tuple[ImportReport, list[Write]]:
     """What importing `results` into a study holding `trials` reports and writes; raises
     ResultsError, so that nothing is written, when a job or a row is refused."""
@@ -77,12 +85,15 @@ def plan_import(
         sources = ", ".join(dict.fromkeys(r.source for r in jobs))
         raise ResultsError(sources, problems, done="imported")
     first = len(trials)  # the number the study gives its next trial
-    creates = [_create(sweep, result, params, first + i) for i, (result, params) in enumerate(fits)]
+    creates = [
+        _create(sweep, result, params, first + i, costing)
+        for i, (result, params) in enumerate(fits)
+    ]
     writes: list[Write] = [create for _, create in creates]
     report.imported = len(creates)
     if rows:
         new = [record for record, _ in creates]
-        report.told, told = plan_tell(sweep, [*trials, *new], rows, force=force)
+        report.told, told = plan_tell(sweep, [*trials, *new], rows, force=force, costing=costing)
         writes += told
     return report, writes
 
@@ -176,12 +187,13 @@ def _describe(dim: Dimension) -> str:
 
 
 def _create(
-    sweep: Sweep, result: Result, params: Params, number: int
+    sweep: Sweep, result: Result, params: Params, number: int, costing: Costing | None = None
 ) -> tuple[TrialRecord, Create]:
     """The trial a job becomes (numbered as the study will number it) and its write."""
     job = result.job
     assert job is not None
-    outcome = outcome_of(sweep, result)
+    cost = cost_of(costing, params, job_of(result)) if sweep.costs else None
+    outcome = outcome_of(sweep, result, cost)
     state = State.RUNNING
     if outcome is not None:
         state = State.FAIL if outcome[0] == "fail" else State.COMPLETE

@@ -68,6 +68,8 @@ class JobRecord:
     service's Unix times. `submitter` and `submitted_at` say which process (`host:pid`) set out
     to create the job and when (Unix time): a trial that has them and no `id` may have a job on
     the service whose answer was lost, so it is looked up there before another create.
+    `estimated_tokens` and `estimated_cost` are what the trial was expected to train and cost
+    when it was handed out (`ftsweep.data.cost`).
     """
 
     id: str | None = None
@@ -80,6 +82,8 @@ class JobRecord:
     resolved: Mapping[str, Scalar] = field(default_factory=dict)
     submitter: str | None = None
     submitted_at: int | None = None
+    estimated_tokens: int | None = None
+    estimated_cost: float | None = None
 
     def merged(self, newer: JobRecord) -> JobRecord:
         """This record with every fact `newer` knows taking the place of this one's."""
@@ -96,6 +100,8 @@ class JobRecord:
             {**self.resolved, **newer.resolved} if newer.resolved else self.resolved,
             _newer(newer.submitter, self.submitter),
             _newer(newer.submitted_at, self.submitted_at),
+            _newer(newer.estimated_tokens, self.estimated_tokens),
+            _newer(newer.estimated_cost, self.estimated_cost),
         )
 
     def facts(self) -> dict[str, Any]:
@@ -234,4 +240,3 @@ class RememberFile:
 
 
 Write = Create | Finish | Discard | RecordJob | Deliver | RememberFile
-

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,15 @@ from ftsweep.study.delivery import (
     is_stream,
     pending_marker,
 )
-from ftsweep.study.records import Create, Deliver, Discard, State, TrialRecord, Write
+from ftsweep.study.records import (
+    Create,
+    Deliver,
+    Discard,
+    JobRecord,
+    State,
+    TrialRecord,
+    Write,
+)
 from ftsweep.study.store.trial_store import Snapshot, TrialStore
 from ftsweep.sweep.jobs import JobRenderer, trial_key, trial_number
 from ftsweep.sweep.space import ConfigKey, configuration_key
@@ -30,6 +39,7 @@ from ftsweep.sweep.spec import MAX_TRIALS
 from ftsweep.sweep.strategies import STATIC, sequence
 
 if TYPE_CHECKING:
+    from ftsweep.data.cost import Costing, Estimate
     from ftsweep.study.store.storage import StorageLocation
     from ftsweep.sweep.load import Sweep
 
@@ -39,10 +49,14 @@ __all__ = ["SweepStudy"]
 class SweepStudy:
     """The study of one sweep, in the storage `storage` names (or the default)."""
 
-    def __init__(self, sweep: Sweep, storage: str | None = None) -> None:
+    def __init__(
+        self, sweep: Sweep, storage: str | None = None, costing: Costing | None = None
+    ) -> None:
         self.sweep = sweep
         self.store = TrialStore(sweep, storage)
         self.renderer = JobRenderer(sweep)
+        #: Prices the trials `ask` hands out, and keeps them within the sweep's budget.
+        self.costing = costing
 
     @property
     def location(self) -> StorageLocation:
@@ -92,9 +106,25 @@ class SweepStudy:
                 creates = self._ask_static(live, count, pending)
             else:
                 creates = self._ask_adaptive(live, count, pending)
+            creates, over_budget = self._priced(live, creates)
             numbers = self.store.apply(creates)
         asked = [self._asked(number, c) for number, c in zip(numbers, creates, strict=True)]
+        if over_budget is not None:
+            return Batch(asked, n, Shortfall("budget", over_budget))
         return Batch(asked, n, self._shortfall(len(asked), n, count))
+
+    def _priced(
+        self, live: Sequence[TrialRecord], creates: list[Create]
+    ) -> tuple[list[Create], str | None]:
+        """The leading trials that fit the budget, each with its estimate, and why the next
+        one does not fit (None: all do)."""
+        if self.costing is None:
+            if self.sweep.spec.budget is not None:
+                raise StudyError(f"{self.sweep.file}: budget: the study was opened unpriced")
+            return creates, None
+        estimates, why = self.costing.admit(live, [c.params for c in creates])
+        priced = [_with_estimate(c, e) for c, e in zip(creates, estimates, strict=False)]
+        return priced, why
 
     def _reclaimed(self, snapshot: Snapshot) -> Snapshot:
         """Discard the pending trials of processes that died before their batch was written
@@ -204,6 +234,13 @@ class SweepStudy:
             raise
         if batch and not stream:
             self._deliver(marker["batch"])
+
+
+def _with_estimate(create: Create, estimate: Estimate | None) -> Create:
+    if estimate is None:
+        return create
+    job = JobRecord(estimated_tokens=estimate.trained_tokens, estimated_cost=estimate.cost)
+    return replace(create, job=job)
 
 
 def _seen(live: Sequence[TrialRecord]) -> set[ConfigKey]:

@@ -9,7 +9,9 @@ configuration they stand for. So every trial carries, besides its parameters:
 - `job.id`, `job.status` (the service's own word), `job.trained_tokens`,
   `job.fine_tuned_model`, `job.error`, `job.created_at`, `job.finished_at` (Unix times),
   `job.submitter` and `job.submitted_at` (who set out to create it, when): the trial's job, set
-  by `submit`, `sync`, `tell` and `import` (`JobRecord` in `ftsweep.study.records`).
+  by `submit`, `sync`, `tell` and `import` (`JobRecord` in `ftsweep.study.records`);
+  `job.estimated_tokens` and `job.estimated_cost`, what it was expected to train and cost, set
+  when it is handed out.
 - `resolved.<hyperparameter>`: the hyperparameters as the service resolved them.
 
 An attribute is written only once known, so a tell writes one journal record per new fact.
@@ -49,6 +51,8 @@ _JOB = {
     "finished_at": "job.finished_at",
     "submitter": "job.submitter",
     "submitted_at": "job.submitted_at",
+    "estimated_tokens": "job.estimated_tokens",
+    "estimated_cost": "job.estimated_cost",
 }
 _FIELDS = {attr: name for name, attr in _JOB.items()}
 _LEGACY = {"job_id": "id", "job_status": "status"}  # the nested dict's names that differ
@@ -57,6 +61,8 @@ _TYPES: dict[str, type] = {
     "created_at": int,
     "finished_at": int,
     "submitted_at": int,
+    "estimated_tokens": int,
+    "estimated_cost": float,
 }
 
 
@@ -107,4 +113,6 @@ def _typed(name: str, value: Any) -> Any:
     kind = _TYPES.get(name, str)
     if kind is int and isinstance(value, float) and value.is_integer():
         return int(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     return value if isinstance(value, kind) and not isinstance(value, bool) else str(value)
