@@ -1,0 +1,1 @@
+"""Checks of local training data files against their method and the sweep's grader."""
