@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeAlias
 
 from ftsweep.errors import Problem
 
-__all__ = ["NO_VALUE", "Finding", "Loc", "Severity", "Sink"]
+__all__ = ["NO_VALUE", "Deep", "Finding", "Loc", "Severity", "Sink"]
 
 Severity: TypeAlias = Literal["error", "warning"]
 Loc: TypeAlias = tuple[str | int, ...]
@@ -63,6 +63,38 @@ class Finding:
         return (_rebuild, (p.loc, p.message, value, has_value, p.line, p.column, self.severity))
 
 
+_MAX_DEPTH = 64
+
+
+class Deep:
+    """Stands for a value found nested too deep to print (`repr` would hit the recursion limit:
+    orjson reads 1,024 levels)."""
+
+    def __repr__(self) -> str:
+        return f"<a value nested over {_MAX_DEPTH} levels deep>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Deep)
+
+    def __hash__(self) -> int:
+        return hash(Deep)
+
+
+def _printable(value: object) -> object:
+    """`value`, or `Deep()` when a list or object inside it nests past `_MAX_DEPTH`."""
+    level: list[object] = [value]
+    for _ in range(_MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, list | dict)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return value
+    return Deep()
+
+
 class Sink:
     """Collects the findings of one line, all of them, in the order the checks meet them."""
 
@@ -73,7 +105,8 @@ class Sink:
         self.found: list[Finding] = []
 
     def error(self, loc: Loc, message: str, value: object = NO_VALUE) -> None:
-        self.found.append(Finding(Problem(loc, message, value, self.line)))
+        self.found.append(Finding(Problem(loc, message, _printable(value), self.line)))
 
     def warn(self, loc: Loc, message: str, value: object = NO_VALUE) -> None:
-        self.found.append(Finding(Problem(loc, message, value, self.line), "warning"))
+        problem = Problem(loc, message, _printable(value), self.line)
+        self.found.append(Finding(problem, "warning"))

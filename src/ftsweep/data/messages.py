@@ -128,7 +128,8 @@ def _check_keys(
         elif key == "weight" and role != "assistant":
             sink.error((*loc, key), f"only assistant messages take a weight, not {role} messages")
         elif key not in allowed:
-            sink.error((*loc, key), f"a {role} message takes only {', '.join(allowed)}")
+            article = "an" if role == "assistant" else "a"
+            sink.error((*loc, key), f"{article} {role} message takes only {', '.join(allowed)}")
 
 
 def _plain(message: Mapping[str, object], loc: Loc, rules: Rules, sink: Sink, _: _State) -> None:
@@ -219,10 +220,11 @@ def _content(content: object, loc: Loc, images: bool, sink: Sink) -> str | None:
         sink.error(loc, "must hold at least one content part")
         return None
     texts = [_part(part, (*loc, i), images, sink) for i, part in enumerate(content)]
-    return "".join(t for t in texts if t is not None)
+    return None if None in texts else "".join(t for t in texts if t is not None)
 
 
 def _part(part: object, loc: Loc, images: bool, sink: Sink) -> str | None:
+    """Check a content part; return its text ("" for an image), None when it is not valid."""
     kind = part.get("type") if isinstance(part, dict) else None
     if kind == "text" and isinstance(part, dict):
         _only(part, ("type", "text"), loc, sink)
@@ -233,6 +235,7 @@ def _part(part: object, loc: Loc, images: bool, sink: Sink) -> str | None:
     elif kind == "image_url" and images and isinstance(part, dict):
         _only(part, ("type", "image_url"), loc, sink)
         _image(part.get("image_url"), (*loc, "image_url"), sink)
+        return ""
     else:
         kinds = "text or image_url (images only in user messages)" if images else "text"
         sink.error(loc, f"must be a content part of type {kinds}", part)

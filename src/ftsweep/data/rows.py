@@ -20,7 +20,6 @@ processes and merge what comes back. Choices where the API leaves room, and why:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -50,6 +49,7 @@ MAX_REINFORCEMENT_TRAINING = 50_000
 MAX_REINFORCEMENT_VALIDATION = 1_000
 
 _BOM = b"\xef\xbb\xbf"
+_SHOWN_BYTES = 200  # of a line that is not JSON: messages show 60 characters of it
 _SUPERVISED_KEYS = ("messages", "tools", "parallel_tool_calls", "functions")
 _DPO_KEYS = ("input", "preferred_output", "non_preferred_output")
 _DPO_INPUT_KEYS = ("messages", "tools", "parallel_tool_calls")
@@ -85,8 +85,14 @@ def _syntax(raw: bytes, line: int, exc: orjson.JSONDecodeError) -> Finding:
     if raw.startswith(_BOM):
         rule = "starts with a UTF-8 byte order mark; save the file as UTF-8 without one"
         return Finding(Problem((), rule, line=line))
-    text = raw.decode("utf-8", "replace").strip()
-    return Finding(Problem((), f"not valid JSON: {exc.msg}", text, line, exc.colno))
+    text = raw.rstrip(b"\r\n")
+    if text != raw:  # orjson counts the line's own newline: at the end it is "line 2, column 1"
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError as within:
+            exc = within
+    got = text[:_SHOWN_BYTES].decode("utf-8", "replace").strip()
+    return Finding(Problem((), f"not valid JSON: {exc.msg}", got, line, exc.colno))
 
 
 # --- one row ---------------------------------------------------------------------------------
@@ -215,24 +221,38 @@ _CHECKS: dict[str, Callable[[Mapping[str, object], Sink], None]] = {
 
 def example_key(row: Mapping[str, object], method: str | None = None) -> bytes:
     """A 16-byte digest of what a row trains on (for `method`; the whole row when None), equal for
-    two rows that differ only in key order or in fields the method does not read.
-
-    Rows nested deeper than orjson writes (255 levels) fall back to the standard library, and
-    past its recursion limit to `repr` (then key order counts: such rows are broken anyway)."""
+    two rows that differ only in key order or in fields the method does not read."""
     keys = _TRAINED_KEYS.get(method or "")
     part = row if keys is None else {k: row[k] for k in keys if k in row}
     try:
         text = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        text = _fallback_text(part)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels), or an
+        text = _canonical(part)  # int past 64 bits (never read from JSON, which makes floats)
     return hashlib.blake2b(text, digest_size=16).digest()
 
 
-def _fallback_text(part: object) -> bytes:
-    try:
-        return json.dumps(part, sort_keys=True, ensure_ascii=False).encode("utf-8", "replace")
-    except RecursionError:
-        return repr(part).encode("utf-8", "replace")
+def _canonical(value: object) -> bytes:
+    """Sorted-key JSON-like bytes of any depth, without recursion (every value ends in a comma,
+    so `[1, 2]` and `[12]` differ). Bytes on the stack are closing marks, never values."""
+    out: list[bytes] = []
+    stack: list[object] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, bytes):
+            out.append(node)
+        elif isinstance(node, dict):
+            out.append(b"{")
+            stack.append(b"},")
+            for key in sorted(node, reverse=True):
+                stack += [node[key], orjson.dumps(key) + b":"]
+        elif isinstance(node, list):
+            out.append(b"[")
+            stack += [b"],", *reversed(node)]
+        elif isinstance(node, int) and not isinstance(node, bool):
+            out.append(b"%d," % node)
+        else:
+            out.append(orjson.dumps(node) + b",")
+    return b"".join(out)
 
 
 @dataclass
