@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeAlias
 
 from ftsweep.errors import Problem
 
-__all__ = ["NO_VALUE", "Deep", "Finding", "Loc", "Severity", "Sink"]
+__all__ = ["NO_VALUE", "Finding", "Loc", "Severity", "Shown", "Sink", "printable"]
 
 Severity: TypeAlias = Literal["error", "warning"]
 Loc: TypeAlias = tuple[str | int, ...]
@@ -64,24 +64,25 @@ class Finding:
 
 
 _MAX_DEPTH = 64
+_SHOWN = 60  # characters of a value that Problem.render shows
 
 
-class Deep:
-    """Stands for a value found nested too deep to print (`repr` would hit the recursion limit:
-    orjson reads 1,024 levels)."""
+@dataclass(frozen=True)
+class Shown:
+    """A list or object found in a row, kept as the text a message shows of it: a finding then
+    carries a few bytes back from a worker instead of the row's content, and a value nested too
+    deep for `repr` (orjson reads 1,024 levels) still prints."""
+
+    text: str
 
     def __repr__(self) -> str:
-        return f"<a value nested over {_MAX_DEPTH} levels deep>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Deep)
-
-    def __hash__(self) -> int:
-        return hash(Deep)
+        return self.text
 
 
-def _printable(value: object) -> object:
-    """`value`, or `Deep()` when a list or object inside it nests past `_MAX_DEPTH`."""
+def printable(value: object) -> object:
+    """`value`, or for a list or object the `Shown` text of it."""
+    if not isinstance(value, list | dict):
+        return value
     level: list[object] = [value]
     for _ in range(_MAX_DEPTH):
         level = [
@@ -91,8 +92,9 @@ def _printable(value: object) -> object:
             for child in (node.values() if isinstance(node, dict) else node)
         ]
         if not level:
-            return value
-    return Deep()
+            text = repr(value)
+            return Shown(text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "...")
+    return Shown(f"<a value nested over {_MAX_DEPTH} levels deep>")
 
 
 class Sink:
@@ -105,8 +107,8 @@ class Sink:
         self.found: list[Finding] = []
 
     def error(self, loc: Loc, message: str, value: object = NO_VALUE) -> None:
-        self.found.append(Finding(Problem(loc, message, _printable(value), self.line)))
+        self.found.append(Finding(Problem(loc, message, printable(value), self.line)))
 
     def warn(self, loc: Loc, message: str, value: object = NO_VALUE) -> None:
-        problem = Problem(loc, message, _printable(value), self.line)
+        problem = Problem(loc, message, printable(value), self.line)
         self.found.append(Finding(problem, "warning"))

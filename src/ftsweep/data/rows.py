@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ftsweep.data.findings import Finding, Loc, Sink
+from ftsweep.data.findings import Finding, Loc, Sink, printable
 from ftsweep.data.messages import DPO, REINFORCEMENT, SUPERVISED, check_message, check_messages
 from ftsweep.data.messages import check_tools as _check_tools
 from ftsweep.errors import Problem
@@ -75,7 +75,8 @@ def check_line(
     except orjson.JSONDecodeError as exc:
         return None, [_syntax(raw, line, exc)]
     if not isinstance(row, dict):
-        return None, [Finding(Problem((), "every line must be a JSON object", row, line))]
+        problem = Problem((), "every line must be a JSON object", printable(row), line)
+        return None, [Finding(problem)]
     return row, []
 
 
@@ -100,6 +101,8 @@ def _syntax(raw: bytes, line: int, exc: orjson.JSONDecodeError) -> Finding:
 
 def check_row(row: Mapping[str, object], line: int, method: str) -> list[Finding]:
     """Every rule of `method`'s row format that `row` breaks, each with its field path."""
+    if method not in _CHECKS:
+        raise ValueError(f"unknown method {method!r}; one of {', '.join(_CHECKS)}")
     sink = Sink(line)
     _CHECKS[method](row, sink)
     return sink.found
