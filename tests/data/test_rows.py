@@ -768,6 +768,17 @@ def test_findings_pickle_and_render_the_same_with_or_without_a_value() -> None:
     assert pickle.loads(pickle.dumps(without)).render("t") == "t:5:3: messages: required"
 
 
+def test_a_finding_carries_a_short_text_of_a_big_value_and_renders_as_the_value_would() -> None:
+    big = {"role": "assistant", "content": ["part"] * 10_000}
+    (found,) = check_row({"messages": big}, 2, "supervised")
+    assert len(pickle.dumps(found)) < 400
+    assert found.render("t") == Problem(("messages",), "must be a list of messages", big, 2).render(
+        "t"
+    )
+    row, (line,) = check_line(orjson.dumps([big]), 1, "supervised")
+    assert len(pickle.dumps(line)) < 400
+
+
 # --- the example data files ------------------------------------------------------------------
 
 
@@ -838,3 +849,10 @@ def test_the_example_files_hold_enough_rows() -> None:
 def test_rows_as_orjson_reads_them_are_plain_dicts() -> None:
     row, _ = check_line(orjson.dumps(GOOD["supervised"]), 1, "supervised")
     assert type(row) is dict
+
+
+def test_an_unknown_method_is_a_programming_error() -> None:
+    with pytest.raises(
+        ValueError, match="unknown method 'sft'; one of supervised, dpo, reinforcement"
+    ):
+        check_row(GOOD["supervised"], 1, "sft")
