@@ -512,6 +512,11 @@ DPO_RULES = [
         "preferred_output[0].weight: only supervised rows take a weight, not dpo rows",
     ),
     (
+        _dpo(input={"messages": [USER], "functions": [None]}),
+        "input.functions: not a field the service reads; it takes messages, tools,"
+        " parallel_tool_calls",
+    ),
+    (
         _dpo(input={"messages": [{**USER, "weight": 1}]}),
         "input.messages[0].weight: only supervised rows take a weight, not dpo rows",
     ),

@@ -120,15 +120,18 @@ def _required(value: Mapping[str, object], key: str, loc: Loc, sink: Sink) -> ob
     return value.get(key)
 
 
-def _tools(value: Mapping[str, object], loc: Loc, sink: Sink) -> frozenset[str] | None:
-    """The function names a row's `tools` (or legacy `functions`) define; None when it has none."""
+def _tools(
+    value: Mapping[str, object], loc: Loc, sink: Sink, legacy: bool = False
+) -> frozenset[str] | None:
+    """The function names a row's `tools` (and, with `legacy`, `functions`) define; None when
+    it defines none."""
     names = None
     if value.get("tools") is not None:
         names = _check_tools(value["tools"], (*loc, "tools"), sink)
-    if value.get("functions") is not None:
+    if legacy and value.get("functions") is not None:
         sink.warn((*loc, "functions"), "is the legacy form of tools; the service may drop it")
-        legacy = _check_tools(value["functions"], (*loc, "functions"), sink, legacy=True)
-        names = legacy if names is None or legacy is None else names | legacy
+        old = _check_tools(value["functions"], (*loc, "functions"), sink, legacy=True)
+        names = old if names is None or old is None else names | old
     if not isinstance(value.get("parallel_tool_calls", False), bool):
         loc = (*loc, "parallel_tool_calls")
         sink.error(loc, "must be true or false", value["parallel_tool_calls"])
@@ -137,7 +140,7 @@ def _tools(value: Mapping[str, object], loc: Loc, sink: Sink) -> frozenset[str] 
 
 def _supervised(row: Mapping[str, object], sink: Sink) -> None:
     _unknown_keys(row, _SUPERVISED_KEYS, (), sink)
-    tools = _tools(row, (), sink)
+    tools = _tools(row, (), sink, legacy=True)
     if "messages" not in row:
         sink.error(("messages",), "required")
         return
