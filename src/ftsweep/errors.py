@@ -17,6 +17,7 @@ The library raises these; only the CLI turns them into a message and an exit cod
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,7 +37,14 @@ __all__ = [
     "format_location",
 ]
 
-_MISSING = object()
+class _Missing(enum.Enum):
+    """No value was given; an enum member, so a Problem keeps it when pickled (the row checks
+    send Problems between processes)."""
+
+    MISSING = "missing"
+
+
+_MISSING = _Missing.MISSING
 
 
 def format_location(loc: Sequence[str | int]) -> str:
