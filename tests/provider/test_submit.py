@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ftsweep.errors import CredentialsError, ServiceError
+from ftsweep.errors import CredentialsError, PlanError, ServiceError
 from ftsweep.provider import Retry, submit
 from ftsweep.study.records import State
 from ftsweep.testing import Fault, StandIn
@@ -84,7 +84,7 @@ def test_a_file_id_stays_a_file_id(env: StandIn, tmp_path: Path):
 def test_a_missing_local_file_is_an_error_naming_it(env: StandIn, tmp_path: Path):
     path = write_sweep(tmp_path)
     (tmp_path / "data" / "train.jsonl").unlink()
-    with open_study(path) as study, pytest.raises(ServiceError, match="no such training"):
+    with open_study(path) as study, pytest.raises(PlanError, match="training_file: no such file"):
         submit(study, backend_of(study), count=1, retry=FAST)
     assert env.counts()["jobs.create"] == 0
 

@@ -276,7 +276,13 @@ def costing_for(
     from ftsweep.data.prices import price_table
     from ftsweep.data.sizes import training_size
 
-    costing = Costing(sweep, training_size(sweep, progress=progress), price_table(sweep, prices))
+    try:
+        size = training_size(sweep, progress=progress)
+    except PlanError:  # no tokenizer for the model: estimates are only needed for money rules
+        if sweep.spec.budget is not None or sweep.costs:
+            raise
+        size = None
+    costing = Costing(sweep, size, price_table(sweep, prices))
     costing.check()
     return costing
 

@@ -19,11 +19,20 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ftsweep.data.cost import DataSize
+from ftsweep.errors import PlanError
 
 if TYPE_CHECKING:
     from ftsweep.sweep.load import Sweep
 
-__all__ = ["CACHE_VARIABLE", "cache_dir", "file_sha256", "local_data", "training_size"]
+__all__ = [
+    "CACHE_VARIABLE",
+    "cache_dir",
+    "file_sha256",
+    "local_data",
+    "remember_size",
+    "sweep_tokenizer",
+    "training_size",
+]
 
 CACHE_VARIABLE = "FTSWEEP_CACHE_DIR"
 _VERSION = 1  # bump when the way examples are counted changes
@@ -46,15 +55,34 @@ def file_sha256(path: Path) -> str:
 
 
 def local_data(sweep: Sweep, field: str = "training_file") -> Path | None:
-    """The local file a data field of the sweep names (relative to the sweep file), or None
-    when it names a file id or nothing."""
-    value = getattr(sweep.spec, field)
-    if value is None:
+    """The local file a data field of the sweep names, or None when it names a file id or a
+    file that is not there (estimates are then not made; `check` and `submit` say why)."""
+    try:
+        return sweep.data_file(field)
+    except PlanError:
         return None
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = Path(sweep.file).parent / path
-    return path if path.is_file() else None
+
+
+def sweep_tokenizer(sweep: Sweep) -> str:
+    """The encoding that counts the sweep's examples: its `tokenizer:`, else its model's
+    family's (a model dimension's first model, when the models share a family)."""
+    from ftsweep.data.tokens import tokenizer_for
+    from ftsweep.sweep.dimensions import Categorical
+
+    models = [sweep.spec.model] if sweep.spec.model else []
+    for sub in sweep.space.subspaces:
+        dimension = sub.dimensions.get("model")
+        if isinstance(dimension, Categorical):
+            models += [str(v) for v in dimension.values]
+    names = {tokenizer_for(m, sweep.spec.tokenizer).name for m in models or [None]}
+    if len(names) > 1:
+        from ftsweep.errors import PlanError
+
+        raise PlanError(
+            f"{sweep.file}: the sweep's models count tokens with different tokenizers "
+            f"({', '.join(sorted(names))}): set `tokenizer:` to the one to estimate with"
+        )
+    return names.pop()
 
 
 def training_size(
@@ -65,19 +93,26 @@ def training_size(
     path = local_data(sweep)
     if path is None:
         return None
-    from ftsweep.data.tokens import tokenizer_for
-
-    tokenizer = tokenizer_for(sweep.spec.model, sweep.spec.tokenizer).name
-    key = f"{file_sha256(path)}.{sweep.method}.{tokenizer}.v{_VERSION}.json"
+    tokenizer = sweep_tokenizer(sweep)
+    key = _key(path, sweep.method, tokenizer)
     found = _cached(key)
     if found is not None:
         return found
-    from ftsweep.data.tokens import count_file
+    from ftsweep.data.counts import count_file
 
     counts = count_file(path, sweep.method, tokenizer, progress=progress)
-    size = DataSize(counts.examples, counts.capped_total)
+    size = DataSize(counts.examples, counts.total_capped)
     _keep(key, size)
     return size
+
+
+def remember_size(path: Path, method: str, tokenizer: str, size: DataSize) -> None:
+    """Keep a size counted elsewhere (`ftsweep check` counts every row anyway)."""
+    _keep(_key(path, method, tokenizer), size)
+
+
+def _key(path: Path, method: str, tokenizer: str) -> str:
+    return f"{file_sha256(path)}.{method}.{tokenizer}.v{_VERSION}.json"
 
 
 def _cached(key: str) -> DataSize | None:

@@ -21,24 +21,10 @@ from ftsweep.errors import RefusedError, ServiceError
 from ftsweep.provider.backend import Backend, UploadedFile
 from ftsweep.study.records import RememberFile
 from ftsweep.study.sweep_study import SweepStudy
-from ftsweep.sweep.load import Sweep
 
-__all__ = ["local_file", "upload_data_files", "with_files"]
+__all__ = ["upload_data_files", "with_files"]
 
-_PATHLIKE = ("/", "\\", ".jsonl", ".json", "~")
 PROCESSING_LIMIT = 3600.0  # seconds a file may take to be processed before submit gives up
-
-
-def local_file(sweep: Sweep, value: str) -> Path | None:
-    """The local file `value` names (relative to the sweep file), or None for a file id."""
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = Path(sweep.file).parent / path
-    if path.is_file():
-        return path
-    if any(mark in value for mark in _PATHLIKE):
-        raise ServiceError(f"{sweep.file}: no such training or validation file: {path}")
-    return None
 
 
 def upload_data_files(
@@ -50,11 +36,9 @@ def upload_data_files(
 ) -> dict[str, str]:
     """The file id for each data field of the sweep that names a local file (uploading it,
     or reusing the id the study remembers for its content)."""
-    spec = study.sweep.spec
     ids: dict[str, str] = {}
     for field in DATA_FILES:
-        value = getattr(spec, field)
-        path = local_file(study.sweep, value) if value is not None else None
+        path = study.sweep.data_file(field)
         if path is not None:
             ids[field] = _file_id(study, backend, path, sleep, say)
     return ids

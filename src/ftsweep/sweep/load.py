@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ftsweep.api.hyperparameters import RULES
 from ftsweep.api.names import METHODS
-from ftsweep.errors import Problem, SweepFileError
+from ftsweep.errors import PlanError, Problem, SweepFileError
 from ftsweep.sweep.document import Positions, parse_document, read_document
 from ftsweep.sweep.parse import RANGE_KEYS, parse_space
 from ftsweep.sweep.space import Space
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ftsweep.api.methods import ResponseFormat
 
 __all__ = ["Sweep", "load_sweep", "loads_sweep", "problems_of"]
+
+
+_PATHLIKE = ("/", "\\", ".jsonl", ".json", "~")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,22 @@ class Sweep:
     @cached_property
     def objectives(self) -> tuple[Objective, ...]:
         return self.spec.objectives
+
+    def data_file(self, field: str) -> Path | None:
+        """The local file a data field (`training_file`, `validation_file`) names, relative to
+        the sweep file; None when the field is unset or names a file id. A value that looks
+        like a path (a `/`, `~` or `.jsonl` in it) and names no file is an error."""
+        value = getattr(self.spec, field)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = Path(self.file).parent / path
+        if path.is_file():
+            return path
+        if any(mark in value for mark in _PATHLIKE):
+            raise PlanError(f"{self.file}: {field}: no such file: {path}")
+        return None
 
     @property
     def costs(self) -> bool:
