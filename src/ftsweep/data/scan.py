@@ -1,6 +1,6 @@
 """A streaming, parallel scan of a JSONL file, in chunks cut at line boundaries.
 
-The file is read a few MB at a time, each chunk ending at a newline and knowing the 1-based
+The file is read 1 MB at a time, each chunk ending at a newline and knowing the 1-based
 number of its first line, and each chunk goes to a function of `(first_line, data)` that returns
 a small picklable result; the results come back in file order for the caller to merge. Big files
 run on a process pool (one worker a core) with a bounded number of chunks in flight, so memory
@@ -49,7 +49,9 @@ R = TypeVar("R")
 ChunkFn = Callable[[int, bytes], R]
 Progress = Callable[[int], None]
 
-CHUNK_SIZE = 4 * 1024 * 1024
+# 1 MB: counting a 200 MB file, 1 MB chunks peaked at 229 MB for the process tree (2 workers) and
+# 4 MB ones at 294 MB (each chunk lives parsed in a worker and pickled in the parent), no faster.
+CHUNK_SIZE = 1024 * 1024
 IN_PROCESS_BELOW = 8 * 1024 * 1024  # with workers=None, smaller files run in-process
 _BOM = b"\xef\xbb\xbf"
 
