@@ -153,6 +153,9 @@ def test_small_files_run_in_process_unless_workers_are_asked_for(
     assert list(scan(jsonl, chunk_of)) == list(scan(jsonl, chunk_of, workers=1))
     with pytest.raises(AssertionError, match="started a process pool"):
         list(scan(jsonl, chunk_of, workers=2))
+    monkeypatch.setattr(scan_module, "IN_PROCESS_BELOW", jsonl.stat().st_size)
+    with pytest.raises(AssertionError, match="started a process pool"):
+        list(scan(jsonl, chunk_of))  # a big file: every core
     assert default_workers() >= 1
 
 
