@@ -42,6 +42,7 @@ __all__ = [
     "Tokenizer",
     "count_example",
     "count_messages",
+    "encoding_name_for",
     "example_texts",
     "tokenizer_for",
 ]
@@ -63,8 +64,10 @@ _FAMILIES = (
 class Tokenizer:
     """One encoding: exact ids from tiktoken, counts from the fast counter when it is exact.
 
-    Both load on first use, so making a Tokenizer is free; `table` points the loader at another
-    copy of the table (tests use it to show that a damaged one is refused)."""
+    Both load on first use, so making a Tokenizer is free; `tokenizer_for` also checks the
+    table's sha256 up front. `table` points the loader at another copy of the table (tests use
+    it to show that a damaged one is refused) and then tiktoken counts too, as does `fast=False`
+    (the benchmark's comparison)."""
 
     def __init__(self, name: str, *, table: Path | None = None, fast: bool = True) -> None:
         if name not in _encodings.ENCODINGS:
