@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,7 @@ def _check_sweep(
         "training": training or sweep.data_file("training_file"),
         "validation": validation or sweep.data_file("validation_file"),
     }
+    files = {role: _tidy(file) for role, file in files.items()}
     remote = [role for role, file in files.items() if file is None and _named(sweep, role)]
     if files["training"] is None:
         raise PlanError(
@@ -96,6 +98,15 @@ def _check_sweep(
     return report
 
 
+def _tidy(path: Path | None) -> Path | None:
+    """`sweeps/../data/train.jsonl` as `data/train.jsonl` when that is the same file (it is
+    not when `sweeps` is a symbolic link)."""
+    if path is None:
+        return None
+    tidy = Path(os.path.normpath(path))
+    return tidy if tidy.is_file() and os.path.samefile(tidy, path) else path
+
+
 def _named(sweep: Sweep, role: str) -> bool:
     return getattr(sweep.spec, f"{role}_file") is not None
 
@@ -106,7 +117,7 @@ def _readable(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _progress(path: Path) -> Iterator[object]:
+def _progress(path: Path) -> Iterator[Callable[[int], None] | None]:
     from ftsweep.cli.progress import file_progress
 
     with file_progress(path.stat().st_size, f"checking {path.name}") as progress:

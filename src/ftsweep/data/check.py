@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 from ftsweep.data.cost import DataSize, auto_epochs
 from ftsweep.data.fields import ItemPaths, MissingFields, item_paths, missing_paths
 from ftsweep.data.findings import Finding
-from ftsweep.data.rows import Duplicates, check_counts, check_line, check_row, example_key
+from ftsweep.data.rows import (
+    Duplicates,
+    check_counts,
+    check_line,
+    check_row,
+    example_key,
+    over_context,
+)
 from ftsweep.data.scan import Progress, iter_lines, scan
 from ftsweep.data.tokens import CONTEXT_LIMIT, example_texts, tokenizer_for
 
@@ -76,9 +83,13 @@ def check_chunk(
         chunk.keep(found)
     counts = tokenizer_for(None, tokenizer_name).count_many(texts)
     start = 0
-    for end, row_fixed in zip(ends, fixed, strict=True):
-        chunk.counts.append(row_fixed + sum(counts[start:end]))
+    for end, row_fixed, number in zip(ends, fixed, chunk.lines, strict=True):
+        count = row_fixed + sum(counts[start:end])
+        chunk.counts.append(count)
         start = end
+        long = over_context(count, number)
+        if long is not None:
+            chunk.keep([long])
     return chunk
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "costing_for",
     "over",
     "price_of",
+    "sweep_models",
 ]
 
 _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
@@ -60,6 +61,18 @@ def auto_epochs(examples: int) -> int:
     if examples * 3 > 25_000:
         return max(1, 25_000 // examples)
     return 3
+
+
+def sweep_models(sweep: Sweep) -> list[str]:
+    """Every model a trial of the sweep may train: the fixed one, or the dimension's."""
+    from ftsweep.sweep.dimensions import Categorical
+
+    found = [sweep.spec.model] if sweep.spec.model else []
+    for sub in sweep.space.subspaces:
+        dimension = sub.dimensions.get("model")
+        if isinstance(dimension, Categorical):
+            found += [str(v) for v in dimension.values]
+    return list(dict.fromkeys(found))
 
 
 def base_model(model: str) -> str:
@@ -121,23 +134,12 @@ class Costing:
         self.data = data
         self.prices = dict(prices)
 
-    def models(self) -> list[str]:
-        """Every model a trial of the sweep may train: the fixed one, or the dimension's."""
-        from ftsweep.sweep.dimensions import Categorical
-
-        found = [self.sweep.spec.model] if self.sweep.spec.model else []
-        for sub in self.sweep.space.subspaces:
-            dimension = sub.dimensions.get("model")
-            if isinstance(dimension, Categorical):
-                found += [str(v) for v in dimension.values]
-        return list(dict.fromkeys(found))
-
     def check(self) -> None:
         """Refuse a sweep whose `cost` objective cannot be priced: its trials could never
         complete. (A budget is checked as trials are handed out, `admit`.)"""
         if not self.sweep.costs:
             return
-        missing = [m for m in self.models() if price_of(m, self.prices) is None]
+        missing = [m for m in sweep_models(self.sweep) if price_of(m, self.prices) is None]
         if missing:
             raise PlanError(
                 f"{self.sweep.file}: objective: metric cost needs a price for "

@@ -10,6 +10,7 @@ over the sweep file's own `prices:` (so a team's table can stand in for a stale 
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +34,7 @@ class PriceFile(BaseModel):
 
     prices: dict[str, Price] = Field(min_length=1)
     source: str | None = None
-    date: str | None = None
+    date: datetime.date | str | None = None  # YAML reads 2025-06-01 as a date
     currency: str | None = None
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ftsweep.data.cost import DataSize
+from ftsweep.data.cost import DataSize, sweep_models
 from ftsweep.errors import PlanError
 
 if TYPE_CHECKING:
@@ -67,14 +67,8 @@ def sweep_tokenizer(sweep: Sweep) -> str:
     """The encoding that counts the sweep's examples: its `tokenizer:`, else its model's
     family's (a model dimension's first model, when the models share a family)."""
     from ftsweep.data.tokens import tokenizer_for
-    from ftsweep.sweep.dimensions import Categorical
-
-    models = [sweep.spec.model] if sweep.spec.model else []
-    for sub in sweep.space.subspaces:
-        dimension = sub.dimensions.get("model")
-        if isinstance(dimension, Categorical):
-            models += [str(v) for v in dimension.values]
-    names = {tokenizer_for(m, sweep.spec.tokenizer).name for m in models or [None]}
+    models: list[str | None] = [*sweep_models(sweep)] or [None]
+    names = {tokenizer_for(m, sweep.spec.tokenizer).name for m in models}
     if len(names) > 1:
         from ftsweep.errors import PlanError
 
