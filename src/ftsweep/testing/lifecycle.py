@@ -12,6 +12,8 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+import orjson
+
 from ftsweep.testing.outcomes import Row
 from ftsweep.testing.validation import JobSpec
 
@@ -142,6 +144,17 @@ def epoch_end_rows(rows: list[Row]) -> list[Row]:
     return [row for row in rows if "full_valid_loss" in row or "full_valid_mean_reward" in row]
 
 
-def line_tokens(line: bytes) -> int:
-    """A rough offline token count: a token per four bytes."""
-    return max(1, math.ceil(len(line) / 4))
+def line_tokens(line: bytes, method: str = "supervised") -> int:
+    """The tokens of one training example, counted offline as the service bills them (the
+    cookbook's chat count with o200k_base, capped at the context), so that a job's
+    `trained_tokens` matches what `ftsweep plan` estimates; a row that is not a JSON object
+    counts a token per four bytes."""
+    from ftsweep.data.tokens import CONTEXT_LIMIT, count_example
+
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        row = None
+    if not isinstance(row, dict):
+        return max(1, math.ceil(len(line) / 4))
+    return min(CONTEXT_LIMIT, count_example(row, method))

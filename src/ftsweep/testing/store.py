@@ -159,6 +159,7 @@ class Store:
         epochs, batch = _as_int(resolved["n_epochs"]), _as_int(resolved["batch_size"])
         trial = TrialInput(spec.model, spec.method, resolved, spec.seed)
         steps = total_steps(len(lines), epochs, batch)
+        tokens = [line_tokens(line, spec.method) for line in lines]
         final = self.settings.outcome(trial)
         fail_early = spec.method != "reinforcement" and len(lines) < MIN_EXAMPLES
         return JobRecord(
@@ -169,7 +170,9 @@ class Store:
             phase_seconds=self.settings.phase_seconds,
             resolved=resolved,
             rows=step_rows(spec.method, final, steps, epochs, spec.validation_file is not None),
-            trained_tokens=trained_tokens([line_tokens(line) for line in lines], epochs),
+            trained_tokens=trained_tokens(
+                [line_tokens(line, spec.method) for line in lines], epochs
+            ),
             fine_tuned_model=fine_tuned_name(spec, dialect, self.settings.organization, ident),
             result_file_id=f"file-{digest('result', ident, length=_id_length(dialect))}",
             organization=self.settings.organization,
