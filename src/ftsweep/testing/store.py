@@ -170,9 +170,7 @@ class Store:
             phase_seconds=self.settings.phase_seconds,
             resolved=resolved,
             rows=step_rows(spec.method, final, steps, epochs, spec.validation_file is not None),
-            trained_tokens=trained_tokens(
-                [line_tokens(line, spec.method) for line in lines], epochs
-            ),
+            trained_tokens=trained_tokens(tokens, epochs),
             fine_tuned_model=fine_tuned_name(spec, dialect, self.settings.organization, ident),
             result_file_id=f"file-{digest('result', ident, length=_id_length(dialect))}",
             organization=self.settings.organization,
