@@ -162,7 +162,7 @@ class Service(_Strict):
 
 #: The encodings ftsweep can count offline (`ftsweep.data.tokens`); `tokenizer:` picks one for a
 #: model whose family it does not know.
-TokenizerName = Literal["o200k_base"]
+TokenizerName = Literal["o200k_base", "cl100k_base"]
 TOKENIZERS: tuple[str, ...] = get_args(TokenizerName)
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
