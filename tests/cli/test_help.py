@@ -14,7 +14,7 @@ runner = CliRunner()
 
 COMMANDS = [
     "init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance", "doctor",
-    "submit", "sync", "cancel", "run",
+    "submit", "sync", "cancel", "run", "check",
 ]
 USAGE = {
     "init": "Usage: ftsweep init [OPTIONS] FILE",
@@ -31,6 +31,7 @@ USAGE = {
     "sync": "Usage: ftsweep sync [OPTIONS] SWEEP",
     "cancel": "Usage: ftsweep cancel [OPTIONS] SWEEP [TRIAL_KEY...]",
     "run": "Usage: ftsweep run [OPTIONS] SWEEP",
+    "check": "Usage: ftsweep check [OPTIONS] [SWEEP]",
 }
 
 

@@ -12,17 +12,13 @@ from ftsweep.cli.app import Command, app, reports_errors
 
 __all__ = ["check"]
 
-DataFile = Annotated[
-    Path | None,
-    typer.Option(metavar="FILE", help="A local JSONL file, in place of the sweep file's."),
-]
 
 
 @app.command(cls=Command)
 @reports_errors
 def check(
     path: Annotated[
-        Path | None, typer.Argument(metavar="[SWEEP]", help="The sweep file whose data to check.")
+        Path | None, typer.Argument(metavar="SWEEP", help="The sweep file whose data to check.")
     ] = None,
     training: Annotated[
         Path | None,
@@ -49,9 +45,9 @@ def check(
         typer.Option("--tokenizer", metavar="NAME", help="Count with this encoding (o200k_base)."),
     ] = None,
 ) -> None:
-    """Check training data before money is spent: every problem, with file:line and field.
+    """Check a sweep's data files before money is spent.
 
-    Row formats of the method, the fields the grader reads, examples over the context, duplicates,
+    Every problem at once, as file:line: field: rule. Row formats of the method, the fields the grader reads, examples over the context, duplicates,
     row counts; then rows, tokens and what n_epochs auto resolves to. Exit 2 on any error.
     """
     from ftsweep.cli.check_actions import check_command
