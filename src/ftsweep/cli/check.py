@@ -47,8 +47,9 @@ def check(
 ) -> None:
     """Check a sweep's data files before money is spent.
 
-    Every problem at once, as file:line: field: rule. Row formats of the method, the fields the grader reads, examples over the context, duplicates,
-    row counts; then rows, tokens and what n_epochs auto resolves to. Exit 2 on any error.
+    Every problem at once, as file:line: field: rule. Row formats of the method, the
+    fields the grader reads, examples over the context, duplicates, row counts; then rows,
+    tokens and what n_epochs auto resolves to. Exit 2 on any error.
     """
     from ftsweep.cli.check_actions import check_command
 
