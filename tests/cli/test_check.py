@@ -151,10 +151,18 @@ def test_hostile_files_are_reported_never_a_traceback(tmp_path: Path, content: b
 
 
 def test_a_missing_file_a_directory_and_a_device_are_clear_errors(tmp_path: Path) -> None:
-    for target in ["missing.jsonl", str(tmp_path), os.devnull]:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    expected = {
+        "missing.jsonl": "missing.jsonl: no such file",
+        str(tmp_path): "not a regular file",
+        os.devnull: "not a regular file",
+        str(fifo): "not a regular file",
+    }
+    for target, message in expected.items():
         result = runner.invoke(app, ["check", "--data", target, "--method", "supervised"])
         assert result.exit_code == 2, (target, result.output)
-        assert result.stderr.startswith("error: ") and "no such file" in result.stderr
+        assert result.stderr.startswith("error: ") and message in result.stderr
 
 
 def test_a_sweep_path_that_names_no_file_is_an_error(tmp_path: Path) -> None:

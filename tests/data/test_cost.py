@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from ftsweep.data.cost import (
 )
 from ftsweep.errors import PlanError
 from ftsweep.study.records import JobRecord, State, TrialRecord
-from ftsweep.sweep.load import loads_sweep
+from ftsweep.sweep.load import load_sweep, loads_sweep
 from ftsweep.sweep.spec import Budget, Price
 
 SWEEP = """\
@@ -182,3 +183,30 @@ def test_over_names_the_limit() -> None:
     assert over(budget, Spend(10, 1.0)) is None
     assert over(budget, Spend(11, 0.5)) == "max_trained_tokens (10)"
     assert over(budget, Spend(5, 1.01)) == "max_cost (1.00)"
+
+
+def test_an_unwritable_cache_only_costs_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged or unwritable cache never stops a command: the file is counted again."""
+    from ftsweep.data.sizes import training_size
+
+    train = tmp_path / "train.jsonl"
+    train.write_text(
+        '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", '
+        '"content": "hello"}]}\n' * 12
+    )
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP.format(method="supervised", extra="").replace("valid.jsonl", "file-v"))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("FTSWEEP_CACHE_DIR", str(cache))
+    first = training_size(load_sweep(path))
+    assert first is not None and first.examples == 12
+    (entry,) = cache.iterdir()
+    entry.write_text("{not json")  # damaged
+    assert training_size(load_sweep(path)) == first
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # nothing can be written under it, even by root
+    monkeypatch.setenv("FTSWEEP_CACHE_DIR", str(blocked))
+    assert training_size(load_sweep(path)) == first

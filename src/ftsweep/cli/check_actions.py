@@ -112,8 +112,10 @@ def _named(sweep: Sweep, role: str) -> bool:
 
 
 def _readable(path: Path) -> None:
-    if not path.is_file():
+    if not path.exists():
         raise PlanError(f"{path}: no such file")
+    if not path.is_file():
+        raise PlanError(f"{path}: not a regular file: check reads a JSONL file on disk")
 
 
 @contextlib.contextmanager
