@@ -94,3 +94,49 @@ def test_a_cost_objective_without_a_price_is_refused(tmp_path: Path) -> None:
     sweep = load_sweep(path)
     with pytest.raises(PlanError, match="metric cost needs a price for 'gpt-4.1-mini-2025-04-14'"):
         Costing(sweep, DATA, {}).check()
+
+
+def test_a_killed_ask_never_lets_the_budget_go_over(tmp_path: Path) -> None:
+    """`ask -n 3000` under a budget that holds exactly 400 trials, killed at five moments; a
+    rerun hands out the rest, the trials handed out hold exactly the budget, and every reading
+    command works on what the kill left."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from typer.testing import CliRunner
+
+    from ftsweep.cli import app
+    from ftsweep.data.counts import count_file
+
+    chat = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    rows = "".join(json.dumps({"messages": chat, "n": i}) + "\n" for i in range(20))
+    space = "  learning_rate_multiplier: {low: 0.05, high: 5.0, log: true}\n  n_epochs: 1\n"
+    for kill, delay in enumerate((0.3, 0.7, 1.0, 1.2, 1.4)):  # the ask takes about 1.7 s
+        directory = tmp_path / str(kill)
+        directory.mkdir()
+        (directory / "train.jsonl").write_text(rows)
+        budget = (
+            400 * count_file(directory / "train.jsonl", "supervised", "o200k_base").total_capped
+        )
+        text = sweep_text(strategy="random", space=space).replace("file-train", "train.jsonl")
+        sweep = directory / "sweep.yaml"
+        sweep.write_text(text + f"budget: {{max_trained_tokens: {budget}}}\n")
+        command = [sys.executable, "-m", "ftsweep", "ask", str(sweep), "-n", "3000", "-o"]
+        process = subprocess.Popen([*command, str(directory / "b1")], stderr=subprocess.PIPE)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        assert b"Traceback" not in process.communicate()[1]
+        shown = CliRunner().invoke(app, ["trials", str(sweep), "-f", "csv"])
+        assert "Traceback" not in shown.output
+        assert shown.exit_code == 0 or "holds no study of sweep" in shown.stderr  # killed early
+        rerun = subprocess.run([*command, str(directory / "b2")], capture_output=True, check=False)
+        assert rerun.returncode in (0, 3), rerun.stderr
+        with SweepStudy(load_sweep(sweep)) as study:
+            live = [t for t in study.trials() if t.live]
+        assert len(live) == 400, (delay, len(live))
+        assert sum(t.job.estimated_tokens or 0 for t in live) == budget
+        final = subprocess.run([*command, str(directory / "b3")], capture_output=True, check=False)
+        assert final.returncode == 3 and b"budget max_trained_tokens" in final.stderr
