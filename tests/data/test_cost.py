@@ -13,6 +13,7 @@ from ftsweep.data.cost import (
     Spend,
     auto_epochs,
     base_model,
+    money,
     over,
     price_of,
 )
@@ -210,3 +211,19 @@ def test_an_unwritable_cache_only_costs_time(
     blocked.write_text("")  # nothing can be written under it, even by root
     monkeypatch.setenv("FTSWEEP_CACHE_DIR", str(blocked))
     assert training_size(load_sweep(path)) == first
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (1234.5, "1,234.50"),
+        (3.0, "3.00"),
+        (0.5, "0.50"),
+        (0.01859, "0.01859"),
+        (0.0000123, "0.0000123"),
+        (0, "0.00"),
+        (0.999999, "1.00"),
+    ],
+)
+def test_money_keeps_what_a_small_cost_needs(amount: float, text: str) -> None:
+    assert money(amount) == text

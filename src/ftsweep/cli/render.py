@@ -242,7 +242,9 @@ def _cost_columns(planned: list[PlannedCost], budget: bool) -> list[Column]:
 
 
 def _money(value: float | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
+    from ftsweep.data.cost import money
+
+    return "" if value is None else money(value)
 
 
 def _cell(value: object) -> str:

@@ -21,6 +21,7 @@ sweep: they are shown with their cost but use none of its budget.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -43,12 +44,23 @@ __all__ = [
     "auto_epochs",
     "base_model",
     "costing_for",
+    "money",
     "over",
     "price_of",
     "sweep_models",
 ]
 
 _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def money(amount: float) -> str:
+    """An amount as people read it: cents from 1 up (`1,234.50`), four significant digits
+    below (`0.01859`), where cents would round a small trial's cost away."""
+    if abs(amount) >= 1 or amount == 0:
+        return f"{amount:,.2f}"
+    decimals = 3 - math.floor(math.log10(abs(amount)))
+    whole, _, fraction = f"{amount:.{decimals}f}".partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 def auto_epochs(examples: int) -> int:
@@ -293,7 +305,7 @@ def _stop(limit: str, total: Spend, made: Estimate) -> str:
     if limit.startswith("max_trained_tokens"):
         spent, next_one = f"{total.trained_tokens:,} tokens", f"{made.trained_tokens:,}"
     else:
-        spent, next_one = f"{total.cost or 0:,.2f}", f"{made.cost or 0:,.2f}"
+        spent, next_one = money(total.cost or 0), money(made.cost or 0)
     return f"budget {limit} reached: {spent} spent or committed, the next trial needs {next_one}"
 
 
@@ -308,5 +320,5 @@ def over(budget: Budget, spend: Spend) -> str | None:
     if budget.max_trained_tokens is not None and spend.trained_tokens > budget.max_trained_tokens:
         return f"max_trained_tokens ({budget.max_trained_tokens:,})"
     if budget.max_cost is not None and (spend.cost is None or spend.cost > budget.max_cost):
-        return f"max_cost ({budget.max_cost:,.2f})"
+        return f"max_cost ({money(budget.max_cost)})"
     return None

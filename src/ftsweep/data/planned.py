@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ftsweep.data.cost import Costing, Spend, over
+from ftsweep.data.cost import Costing, Spend, money, over
 
 __all__ = ["PlanCosts", "PlannedCost"]
 
@@ -76,7 +76,7 @@ class PlanCosts:
             return None
         parts = [f"{self.priced:,} trials: {self.total.trained_tokens:,} trained tokens"]
         if self.total.cost is not None:
-            parts.append(f"estimated cost {self.total.cost:,.2f}")
+            parts.append(f"estimated cost {money(self.total.cost)}")
         elif self.unpriced:
             parts.append("cost unknown (no price for the model)")
         budget = self.costing.sweep.spec.budget
@@ -89,7 +89,7 @@ class PlanCosts:
         assert budget is not None
         limits = []
         if budget.max_cost is not None:
-            limits.append(f"max_cost {budget.max_cost:,.2f}")
+            limits.append(f"max_cost {money(budget.max_cost)}")
         if budget.max_trained_tokens is not None:
             limits.append(f"max_trained_tokens {budget.max_trained_tokens:,}")
         within = (
