@@ -71,3 +71,28 @@ def test_the_loop_runs_as_written_and_leaves_the_test_suite_green(tmp_path: Path
         text=True,
     )
     assert (validated.returncode, validated.stderr) == (0, "")
+
+
+def test_the_data_and_cost_commands_run_as_written(tmp_path: Path) -> None:
+    """Each line of the "Data and cost" section's first block, offline, from a copy of the
+    repository's sweeps and examples: the bad file is exit 2 with its problems, the rest 0."""
+    import shutil
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Data and cost", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```bash\n(.+?)\n```", section, re.S)[0]
+    for folder in ("sweeps", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    for line in (line.split("  #")[0].strip() for line in block.splitlines() if line.strip()):
+        program, *args = shlex.split(line)
+        assert program == ".venv/bin/ftsweep", line
+        done = subprocess.run(
+            [sys.executable, "-m", "ftsweep", *args], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert "Traceback" not in done.stderr, line
+        bad = "bad-" in line
+        assert done.returncode == (2 if bad else 0), f"{line}\n{done.stdout}\n{done.stderr}"
+        if "support-sft-budget.yaml -n 8" in line:
+            assert "4 trial(s) of 8 asked for (budget max_cost (0.15) reached" in done.stderr
