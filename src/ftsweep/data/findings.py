@@ -2,16 +2,14 @@
 
 Data checks report warnings as well as errors (an example over the context is billed, not
 refused), so a `Finding` pairs a `ftsweep.errors.Problem` with a severity rather than widening
-`Problem`. Findings cross process boundaries (the file scan checks chunks in parallel), and a
-`Problem` without a value would not survive pickling as such (its "no value" marker is an
-`object()`, which unpickles as a different object and would then render as a value), so a
-`Finding` pickles its problem field by field.
+`Problem`. Findings cross process boundaries (the file scan checks chunks in parallel): they
+pickle as they are, a value-less Problem too (its "no value" marker is an enum member).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 from ftsweep.errors import Problem
 
@@ -22,23 +20,6 @@ Loc: TypeAlias = tuple[str | int, ...]
 
 #: The default `Problem.value`: a problem built without a value renders no "(got ...)".
 NO_VALUE: object = next(f.default for f in fields(Problem) if f.name == "value")
-
-
-def _rebuild(
-    loc: Loc,
-    message: str,
-    value: object,
-    has_value: bool,
-    line: int | None,
-    column: int | None,
-    severity: Severity,
-) -> Finding:
-    problem = (
-        Problem(loc, message, value, line, column)
-        if has_value
-        else Problem(loc, message, line=line, column=column)
-    )
-    return Finding(problem, severity)
 
 
 @dataclass(frozen=True)
@@ -55,12 +36,6 @@ class Finding:
     def render(self, file: str | None = None) -> str:
         """`file:line: field.path: rule (got value)`, as `Problem.render` writes it."""
         return self.problem.render(file)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        p = self.problem
-        has_value = p.value is not NO_VALUE
-        value = p.value if has_value else None
-        return (_rebuild, (p.loc, p.message, value, has_value, p.line, p.column, self.severity))
 
 
 _MAX_DEPTH = 64
