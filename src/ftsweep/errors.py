@@ -37,6 +37,7 @@ __all__ = [
     "format_location",
 ]
 
+
 class _Missing(enum.Enum):
     """No value was given; an enum member, so a Problem keeps it when pickled (the row checks
     send Problems between processes)."""

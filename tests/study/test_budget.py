@@ -140,3 +140,32 @@ def test_a_killed_ask_never_lets_the_budget_go_over(tmp_path: Path) -> None:
         assert sum(t.job.estimated_tokens or 0 for t in live) == budget
         final = subprocess.run([*command, str(directory / "b3")], capture_output=True, check=False)
         assert final.returncode == 3 and b"budget max_trained_tokens" in final.stderr
+
+
+def test_the_actual_cost_is_stored_when_the_trained_tokens_are_told(tmp_path: Path) -> None:
+    """`job.actual_cost` is a flat user attribute, so Optuna's own tools show it too."""
+    with priced_study(tmp_path, "") as study:
+        study.ask(1)
+        tell(study, [result(trial=0, trained_tokens=200_000, values={"full_valid_loss": 1.0})])
+        (trial,) = study.trials()
+        path = study.location.path
+    assert trial.job.actual_cost == 1.0
+    import optuna
+
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    (frozen,) = optuna.load_study(study_name="s", storage=storage).trials
+    assert frozen.user_attrs["job.actual_cost"] == 1.0
+    assert frozen.user_attrs["job.estimated_cost"] == 0.5
+
+
+def test_a_study_opened_without_costing_makes_one_for_its_budget(tmp_path: Path) -> None:
+    rows = (
+        '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n'
+    )
+    (tmp_path / "train.jsonl").write_text(rows * 12)
+    path = tmp_path / "sweep.yaml"
+    text = sweep_text(space="  n_epochs: [1, 2, 3]\n").replace("file-train", "train.jsonl")
+    path.write_text(text + "budget: {max_trained_tokens: 1}\n")
+    with SweepStudy(load_sweep(path)) as study:
+        batch = study.ask(3)
+    assert not batch and batch.shortfall is not None and batch.shortfall.kind == "budget"

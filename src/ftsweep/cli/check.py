@@ -13,7 +13,6 @@ from ftsweep.cli.app import Command, app, reports_errors
 __all__ = ["check"]
 
 
-
 @app.command(cls=Command)
 @reports_errors
 def check(

@@ -45,11 +45,12 @@ __all__ = [
 def opened_study(
     path: Path, storage: str | None, *, priced: bool = False, prices: Path | None = None
 ) -> Iterator[SweepStudy]:
-    """The sweep's study, its damage errors naming this sweep's way out. `priced` (always,
-    when an objective is the trial's cost): with the costing that prices the trials it hands
-    out, keeps them within the budget and prices the `cost` objective."""
+    """The sweep's study, its damage errors naming this sweep's way out, with the costing that
+    prices its jobs' actual cost. `priced` (always, when an objective is the trial's cost):
+    with the training data's size too, to estimate the trials it hands out, keep them within
+    the budget and price the `cost` objective."""
     sweep = load_sweep(path)
-    costing = _costing(sweep, prices) if priced or sweep.costs else None
+    costing = _costing(sweep, prices) if priced or sweep.costs else _prices_only(sweep, prices)
     try:
         with SweepStudy(sweep, storage, costing) as study:
             yield study
@@ -157,8 +158,7 @@ def trials_command(
 ) -> None:
     if format == "parquet" and output is None:
         raise OutputError("parquet is binary: write it to a file with -o FILE")
-    with opened_study(path, storage) as study:
-        study.costing = _prices_only(study.sweep, prices)
+    with opened_study(path, storage, prices=prices) as study:
         _show_trials(study, format, output, wide)
 
 

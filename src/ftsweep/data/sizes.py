@@ -67,6 +67,7 @@ def sweep_tokenizer(sweep: Sweep) -> str:
     """The encoding that counts the sweep's examples: its `tokenizer:`, else its model's
     family's (a model dimension's first model, when the models share a family)."""
     from ftsweep.data.tokens import tokenizer_for
+
     models: list[str | None] = [*sweep_models(sweep)] or [None]
     names = {tokenizer_for(m, sweep.spec.tokenizer).name for m in models}
     if len(names) > 1:

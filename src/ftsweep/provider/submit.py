@@ -235,11 +235,12 @@ def _within_budget(
 ) -> list[TrialRecord]:
     """The leading trials of `chosen` that still fit the sweep's budget (it may have been
     lowered, or the prices raised, since they were handed out); the others are skipped."""
-    if study.costing is None or study.sweep.spec.budget is None:
+    costing = study.money()
+    if costing is None or study.sweep.spec.budget is None:
         return chosen
     numbers = {t.number for t in chosen}
     others = [t for t in trials if t.number not in numbers]
-    admitted, why = study.costing.admit(others, [t.params or {} for t in chosen])
+    admitted, why = costing.admit(others, [t.params or {} for t in chosen])
     if why is not None:
         report.shortfall = Shortfall("budget", why)
         report.skipped += [(t.key, why) for t in chosen[len(admitted) :]]

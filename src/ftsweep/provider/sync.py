@@ -91,7 +91,7 @@ def sync(study: SweepStudy, backend: Backend, *, parallel: int = 8) -> SyncRepor
         results = list(pool.map(result, range(1, len(matched) + 1)))
     with study.store.lock():
         trials = study.store.load(write=True).trials
-        told, writes = plan_tell(study.sweep, trials, results, force=False, costing=study.costing)
+        told, writes = plan_tell(study.sweep, trials, results, force=False, costing=study.money())
         study.store.apply(writes)
     report.told = told
     values = {t.number: t.values for t in trials}

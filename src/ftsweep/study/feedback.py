@@ -12,6 +12,7 @@ trial, and only it counts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from ftsweep.sweep.load import Sweep
     from ftsweep.sweep.space import Params
 
-__all__ = ["TellReport", "cost_of", "job_of", "outcome_of", "plan_tell", "tell"]
+__all__ = ["TellReport", "cost_of", "job_of", "outcome_of", "plan_tell", "priced", "tell"]
 
 #: What a result does to its trial: ("fail", None) or ("complete", values).
 Outcome = tuple[str, tuple[float, ...] | None]
@@ -79,7 +80,7 @@ def tell(study: SweepStudy, results: Sequence[Result], *, force: bool = False) -
     likely)."""
     with study.store.lock():
         trials = study.store.load(write=True).trials
-        report, writes = plan_tell(study.sweep, trials, results, force=force, costing=study.costing)
+        report, writes = plan_tell(study.sweep, trials, results, force=force, costing=study.money())
         study.store.apply(writes)
     if results and len(report.unknown) == len(results):  # no trial found, so nothing written
         raise _nothing_named(study.name, report.unknown)
@@ -214,13 +215,21 @@ def cost_of(costing: Costing | None, params: Params | None, job: JobRecord) -> f
     reported, else the trial's estimate (None: it cannot be priced)."""
     if costing is None or params is None:
         return None
-    actual = costing.actual(params, job)
+    actual = job.actual_cost if job.actual_cost is not None else costing.actual(params, job)
     if actual is not None:
         return actual
     if job.estimated_cost is not None:
         return job.estimated_cost
     made = costing.estimate(params, job.resolved)
     return made.cost if made is not None else None
+
+
+def priced(costing: Costing | None, params: Params | None, job: JobRecord) -> JobRecord:
+    """The job with its actual cost, when it reports what it trained and a price applies."""
+    if costing is None or params is None or job.trained_tokens is None:
+        return job
+    actual = costing.actual(params, job)
+    return job if actual is None else dataclasses.replace(job, actual_cost=actual)
 
 
 def job_of(result: Result) -> JobRecord:
@@ -246,7 +255,7 @@ def _apply(
     report: TellReport,
     costing: Costing | None = None,
 ) -> Problem | None:
-    told = job_of(result)
+    told = priced(costing, view.record.params, job_of(result))
     cost = cost_of(costing, view.record.params, view.job.merged(told)) if sweep.costs else None
     outcome = outcome_of(sweep, result, cost)
     problem = _told_twice(sweep, view, result, outcome, told)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep._bulk import bulk
 from ftsweep.api.hyperparameters import AUTO, RULES
-from ftsweep.study.records import TrialRecord, current
+from ftsweep.study.records import JobRecord, TrialRecord, current
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def _record(
         fine_tuned_model=job.fine_tuned_model,
         trained_tokens=job.trained_tokens,
         estimated_cost=job.estimated_cost,
-        actual_cost=costing.actual(params, job) if costing is not None else None,
+        actual_cost=_actual(costing, params, job),
         error=job.error,
     )
     for name, value in params.items():
@@ -209,6 +209,13 @@ def _record(
     if trial.supersedes is not None:
         record["origin"] = f"{record['origin']} (replaced)"
     return record
+
+
+def _actual(costing: Costing | None, params: Params, job: JobRecord) -> float | None:
+    """The cost stored when the job's trained tokens were told, else priced now."""
+    if job.actual_cost is not None:
+        return job.actual_cost
+    return costing.actual(params, job) if costing is not None else None
 
 
 def trials_frame(

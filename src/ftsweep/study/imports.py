@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 from ftsweep.api.hyperparameters import AUTO
 from ftsweep.api.job_object import DATA_FILES, JobInfo
 from ftsweep.errors import Problem, ResultsError
-from ftsweep.study.feedback import TellReport, cost_of, job_of, outcome_of, plan_tell
+from ftsweep.study.feedback import (
+    TellReport,
+    cost_of,
+    job_of,
+    outcome_of,
+    plan_tell,
+    priced,
+)
 from ftsweep.study.records import Create, State, TrialRecord, Write
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 from ftsweep.sweep.jobs import trial_key
@@ -55,7 +62,7 @@ def import_jobs(
     with study.store.lock():
         trials = study.store.load(write=True).trials
         report, writes = plan_import(
-            study.sweep, trials, results, force=force, costing=study.costing
+            study.sweep, trials, results, force=force, costing=study.money()
         )
         study.store.apply(writes)
     return report
@@ -192,7 +199,8 @@ def _create(
     """The trial a job becomes (numbered as the study will number it) and its write."""
     job = result.job
     assert job is not None
-    cost = cost_of(costing, params, job_of(result)) if sweep.costs else None
+    told = priced(costing, params, job_of(result))
+    cost = cost_of(costing, params, told) if sweep.costs else None
     outcome = outcome_of(sweep, result, cost)
     state = State.RUNNING
     if outcome is not None:
@@ -207,7 +215,7 @@ def _create(
         state,
         values=values,
         origin="import",
-        job=job_of(result),
+        job=told,
         started=started,
         completed=completed,
     )

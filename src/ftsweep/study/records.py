@@ -69,7 +69,8 @@ class JobRecord:
     to create the job and when (Unix time): a trial that has them and no `id` may have a job on
     the service whose answer was lost, so it is looked up there before another create.
     `estimated_tokens` and `estimated_cost` are what the trial was expected to train and cost
-    when it was handed out (`ftsweep.data.cost`).
+    when it was handed out, `actual_cost` what its job cost once the service reported what it
+    trained (`ftsweep.data.cost`).
     """
 
     id: str | None = None
@@ -84,6 +85,7 @@ class JobRecord:
     submitted_at: int | None = None
     estimated_tokens: int | None = None
     estimated_cost: float | None = None
+    actual_cost: float | None = None
 
     def merged(self, newer: JobRecord) -> JobRecord:
         """This record with every fact `newer` knows taking the place of this one's."""
@@ -102,6 +104,7 @@ class JobRecord:
             _newer(newer.submitted_at, self.submitted_at),
             _newer(newer.estimated_tokens, self.estimated_tokens),
             _newer(newer.estimated_cost, self.estimated_cost),
+            _newer(newer.actual_cost, self.actual_cost),
         )
 
     def facts(self) -> dict[str, Any]:

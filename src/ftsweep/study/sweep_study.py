@@ -76,6 +76,15 @@ class SweepStudy:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def money(self) -> Costing | None:
+        """The costing, made from the sweep's own files the first time a budget or a `cost`
+        objective needs it, when the study was opened without one."""
+        if self.costing is None and (self.sweep.spec.budget is not None or self.sweep.costs):
+            from ftsweep.data.cost import costing_for
+
+            self.costing = costing_for(self.sweep)
+        return self.costing
+
     def key(self, number: int) -> str:
         return trial_key(self.name, number)
 
@@ -118,11 +127,10 @@ class SweepStudy:
     ) -> tuple[list[Create], str | None]:
         """The leading trials that fit the budget, each with its estimate, and why the next
         one does not fit (None: all do)."""
-        if self.costing is None:
-            if self.sweep.spec.budget is not None:
-                raise StudyError(f"{self.sweep.file}: budget: the study was opened unpriced")
+        costing = self.money()
+        if costing is None:
             return creates, None
-        estimates, why = self.costing.admit(live, [c.params for c in creates])
+        estimates, why = costing.admit(live, [c.params for c in creates])
         priced = [_with_estimate(c, e) for c, e in zip(creates, estimates, strict=False)]
         return priced, why
 

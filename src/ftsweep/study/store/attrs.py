@@ -11,7 +11,7 @@ configuration they stand for. So every trial carries, besides its parameters:
   `job.submitter` and `job.submitted_at` (who set out to create it, when): the trial's job, set
   by `submit`, `sync`, `tell` and `import` (`JobRecord` in `ftsweep.study.records`);
   `job.estimated_tokens` and `job.estimated_cost`, what it was expected to train and cost, set
-  when it is handed out.
+  when it is handed out; `job.actual_cost`, what it cost, set when its trained tokens are told.
 - `resolved.<hyperparameter>`: the hyperparameters as the service resolved them.
 
 An attribute is written only once known, so a tell writes one journal record per new fact.
@@ -53,6 +53,7 @@ _JOB = {
     "submitted_at": "job.submitted_at",
     "estimated_tokens": "job.estimated_tokens",
     "estimated_cost": "job.estimated_cost",
+    "actual_cost": "job.actual_cost",
 }
 _FIELDS = {attr: name for name, attr in _JOB.items()}
 _LEGACY = {"job_id": "id", "job_status": "status"}  # the nested dict's names that differ
@@ -63,6 +64,7 @@ _TYPES: dict[str, type] = {
     "submitted_at": int,
     "estimated_tokens": int,
     "estimated_cost": float,
+    "actual_cost": float,
 }
 
 
