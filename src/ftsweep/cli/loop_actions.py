@@ -22,9 +22,7 @@ from ftsweep.study import (
     importances,
     read_results_files,
     tell,
-    trials_frame,
 )
-from ftsweep.study.export import write_frame
 from ftsweep.sweep import load_sweep
 
 __all__ = [
@@ -132,7 +130,7 @@ def trials_command(
 
 
 def _show_trials(study: SweepStudy, format: str, output: Path | None, wide: bool) -> None:
-    from ftsweep.study.frame import trial_records
+    from ftsweep.study.table import trial_records
 
     records = trial_records(study)
     _note_not_shown(records.not_shown)
@@ -142,17 +140,18 @@ def _show_trials(study: SweepStudy, format: str, output: Path | None, wide: bool
         shown = ["key", "state", *_shown_columns(study, records)[1:], "job_status", "error"]
         records_table(records, list(dict.fromkeys(shown)), study.name, output, wide=wide)
         return
-    frame = trials_frame(study, records)
+    from ftsweep.study.export import write_trials
+
     if output is None:
-        write_frame(frame, format, sys.stdout.buffer)
+        write_trials(study.sweep, records, format, sys.stdout.buffer)
         return
     with atomic_output(output) as stream:
-        write_frame(frame, format, stream)
-    typer.echo(f"wrote {len(frame):,} trials to {output}", err=True)
+        write_trials(study.sweep, records, format, stream)
+    typer.echo(f"wrote {len(records):,} trials to {output}", err=True)
 
 
 def _note_not_shown(numbers: list[int]) -> None:
-    from ftsweep.study.frame import not_shown_note
+    from ftsweep.study.table import not_shown_note
 
     note = not_shown_note(numbers)
     if note is not None:

@@ -422,6 +422,9 @@ seen = [loaded()]
 tell_command(sweep, [results], trial=None, force=False, storage=None)
 seen.append(loaded())
 trials_command(sweep, "csv", output=out / "trials.csv", storage=None)
+trials_command(sweep, "json", output=out / "trials.json", storage=None)
+seen.append(loaded())
+trials_command(sweep, "parquet", output=out / "trials.parquet", storage=None)
 seen.append(loaded())
 print(" ".join(seen), file=sys.stderr)
 """
@@ -440,6 +443,6 @@ def test_reading_and_telling_a_journal_imports_no_optuna(
         env={**os.environ, "PYTHONPATH": src},
         check=True,
     )
-    # The table and best need neither; the CSV is written from a DataFrame: pandas, no Optuna.
-    assert done.stderr.splitlines()[-1] == "- - pandas"
+    # The table, best, CSV and JSON need neither; Parquet is written from a DataFrame: pandas.
+    assert done.stderr.splitlines()[-1] == "- - - pandas"
     assert [t.state for t in SweepStudy(journal.sweep).trials()] == ["complete", "complete"]
