@@ -351,6 +351,8 @@ REFUSED: dict[str, dict[str, Any]] = {
     },
     "an intermediate value without its value": step_record(1),
     "a choice that is not a number": trial_record(distributions={"c": CHOICES}, params={"c": "z"}),
+    "a choice beyond the choices": trial_record(distributions={"c": CHOICES}, params={"c": 4}),
+    "a choice set beyond the choices": param_record(RUNNING_ID, "c", -5, CHOICES),
     "an intermediate step that is not a number": trial_record(intermediate_values={"a": 1.0}),
 }
 
@@ -403,6 +405,19 @@ def test_records_optuna_refuses_are_damage_as_optuna_reports_it(
     with pytest.raises(DamagedStudyError) as ours:
         SweepStudy(journal.sweep).trials()
     assert str(ours.value) == str(optunas.value)
+
+
+def test_an_infinite_choice_is_damage_as_optuna_reports_it(journal: SweepStudy) -> None:
+    """Optuna's own journal backend writes infinity as `Infinity`; as a choice's index its
+    replay fails on it (OverflowError)."""
+    path = journal.location.path
+    assert path is not None
+    record = json.dumps(trial_record(distributions={"c": CHOICES}, params={"c": float("inf")}))
+    with path.open("a") as file:
+        file.write(record + "\n")
+    line = len(path.read_bytes().splitlines())
+    with pytest.raises(DamagedStudyError, match=f"line {line}: Optuna cannot replay it .Overflow"):
+        SweepStudy(journal.sweep).trials()
 
 
 # -- no Optuna -------------------------------------------------------------------------------
