@@ -140,7 +140,10 @@ def typed(column: Column, values: Sequence[Any]) -> tuple[list[Any], Kind | None
     """The column's values as its kind makes them (see the module docstring), and the kind they
     are of: the column's, `float` for an `int` column whose numbers are not all whole, None for
     values kept as they came. A dimension's "auto" is None here (its `_auto` flag says it)."""
-    found = [None if _missing(v) or (column.auto and v == AUTO) else v for v in values]
+    if column.auto:
+        found = [None if v != v or v == AUTO else v for v in values]  # v != v: NaN
+    else:
+        found = [None if v != v else v for v in values]
     if column.kind == "int":
         return _integers(found)
     if column.kind == "float":
@@ -148,10 +151,6 @@ def typed(column: Column, values: Sequence[Any]) -> tuple[list[Any], Kind | None
     if column.kind == "text" and _float_column(found):
         return [None if v is None else float(v) for v in found], column.kind
     return found, column.kind
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
 
 
 def _integers(values: list[Any]) -> tuple[list[Any], Kind | None]:
