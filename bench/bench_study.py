@@ -1,6 +1,6 @@
 """Benchmark a sweep's study on the default storage (a journal file), baselines in the same run.
 
-    python bench/bench_study.py            # about a minute on 2 idle cores
+    python bench/bench_study.py            # about two minutes on 2 idle cores
     python bench/bench_study.py --quick    # 2,000 results, a 300-trial TPE study, 1,000 read,
                                            # one repeat
 
@@ -560,17 +560,12 @@ class Bench:
                 lines = written[None][0].count(b"\n")
                 check(lines == n + 1, f"ftsweep trials wrote {lines - 1} rows, not {n}")
             listed = f"ftsweep trials SWEEP -f {format} -o FILE (whole command)"
-            rows += pair(
-                listed, "baseline: the same through pandas (the DataFrame)", n, ours, before
-            )
+            rows += pair(listed, "baseline: the same, written through pandas", n, ours, before)
         ours, before, written = self.compare(("trials", self.read_sweep), None, "pandas")
         plain, drawn = _cells(written[None][1], " "), _cells(written["pandas"][1], "│")
         check(len(plain) == n + 1 and plain == drawn, "ftsweep trials: the two tables differ")
-        listed, same = (
-            "ftsweep trials SWEEP | ... (the table, into a pipe)",
-            "baseline: rich's table",
-        )
-        rows += pair(listed, f"{same} of every trial, as before", n, ours, before)
+        listed = "ftsweep trials SWEEP | ... (the table, into a pipe)"
+        rows += pair(listed, "baseline: rich's table of every trial, as before", n, ours, before)
         out = self.tmp / "read.csv"
         args = ("trials", self.read_sweep, "-f", "csv", "-o", out)
         ours, before, written = self.compare(args, out, "optuna")
