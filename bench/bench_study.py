@@ -1,6 +1,6 @@
 """Benchmark a sweep's study on the default storage (a journal file), baselines in the same run.
 
-    python bench/bench_study.py            # about a minute on 2 idle cores
+    python bench/bench_study.py            # about two minutes on 2 idle cores
     python bench/bench_study.py --quick    # 2,000 results, a 300-trial TPE study, 1,000 read,
                                            # one repeat
 
@@ -15,10 +15,15 @@ b) the trials DataFrame of that 10,000-trial study: `trials_frame(SweepStudy(swe
 c) `ask -n 8` with TPE on a study of 1,000 told trials: `ftsweep ask SWEEP -n 8 -o FILE` and
    `SweepStudy.ask(8)` in-process, against Optuna's `study.ask()` + the same suggestions with the
    same sampler (no lock, no duplicate check, no job bodies).
-d) reading a study of 5,000 told trials (every 50th failed): `ftsweep trials SWEEP -f csv -o FILE`
-   (target: < 1 s) and `ftsweep best SWEEP`, whole commands, against the same commands reading
-   the journal through Optuna's replay, as every read did before ftsweep's own (the outputs must
-   be the same, byte for byte).
+d) reading a study of 5,000 told trials (every 50th failed), whole commands: `ftsweep trials
+   SWEEP -f csv -o FILE`, `-f json -o FILE` and the table into a pipe (each target: < 1 s), against
+   the same commands as they ran before the trials table was written without pandas: CSV and JSON
+   through the DataFrame and its writer, the table drawn by rich with every trial (`THROUGH_PANDAS`;
+   CSV and JSON must be the same, byte for byte, the table the same cells); `ftsweep trials -f csv`
+   and `ftsweep best SWEEP` against the same commands reading the journal through Optuna's replay,
+   as every read did before ftsweep's own (the same bytes).
+e) `ftsweep tell SWEEP results.csv` of 500 results into 500 running trials, the whole command
+   (target: < 1 s; tell never used pandas: no baseline).
 
 Every measurement runs in a fresh process (imports and caches do not help), on its own copy of
 the storage; the figure is the median over the repeats. Each result is checked: after a tell a
@@ -45,6 +50,7 @@ from typing import Any
 HERE = Path(__file__).resolve()
 BIN = Path(sys.executable).parent
 FAIL_EVERY = 50  # every 50th job failed: the results hold failures too
+TELL_CLI = 500  # the results of section e's tell
 
 SWEEP = """\
 name: {name}
@@ -239,18 +245,56 @@ main()
 """
 
 
+#: `ftsweep ARGS` as `trials` ran before the trials table was written without pandas: CSV and JSON
+#: through the DataFrame and its pandas writer, the table drawn by rich with every trial.
+THROUGH_PANDAS = """
+import sys
+from ftsweep.cli import loop_actions
+from ftsweep.io import atomic_output
+from ftsweep.study import trials_frame
+from ftsweep.study.export import write_frame
+from ftsweep.study.table import trial_records
+
+
+def show_trials(study, format, output, wide, limit):
+    records = trial_records(study)
+    loop_actions._note_not_shown(records.not_shown)
+    if format == "table":
+        from ftsweep.cli.render import records_table
+
+        shown = loop_actions._shown_columns(study, records)[1:]
+        columns = list(dict.fromkeys(["key", "state", *shown, "job_status", "error"]))
+        records_table(records, columns, study.name, output, wide=wide)
+        return
+    frame = trials_frame(study, records)
+    if output is None:
+        write_frame(frame, format, sys.stdout.buffer)
+        return
+    with atomic_output(output) as stream:
+        write_frame(frame, format, stream)
+
+
+loop_actions._show_trials = show_trials
+from ftsweep.cli import main
+
+main()
+"""
+VIA = {"optuna": THROUGH_OPTUNA, "pandas": THROUGH_PANDAS}
+
+
 def command(*args: str | Path) -> float:
     """Wall seconds of one `ftsweep` command, start-up included."""
     return ftsweep(*args)[0]
 
 
-def ftsweep(*args: str | Path, through_optuna: bool = False) -> tuple[float, str]:
-    """Wall seconds and stdout of one `ftsweep` command, start-up included; `through_optuna`:
-    the command reading the journal through Optuna's replay (`THROUGH_OPTUNA`)."""
+def ftsweep(*args: str | Path, via: str | None = None) -> tuple[float, str]:
+    """Wall seconds and stdout (a pipe) of one `ftsweep` command, start-up included; `via`: the
+    command reading the journal through Optuna's replay ("optuna", `THROUGH_OPTUNA`) or writing
+    the trials through pandas and rich ("pandas", `THROUGH_PANDAS`)."""
     exe = shutil.which("ftsweep", path=str(BIN))
     cmd = [exe] if exe else [sys.executable, "-m", "ftsweep"]
-    if through_optuna:
-        cmd = [sys.executable, "-c", THROUGH_OPTUNA]
+    if via is not None:
+        cmd = [sys.executable, "-c", VIA[via]]
     t0 = time.perf_counter()
     proc = subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, env=_env())
     seconds = time.perf_counter() - t0
@@ -505,40 +549,107 @@ class Bench:
 
     def section_d(self) -> list[Row]:
         """Reading commands leave the journal as it is: every run reads the same file."""
-        n, out = self.n_read, self.tmp / "read.csv"
-        written: dict[bool, tuple[bytes, str]] = {}
+        n = self.n_read
+        rows: list[Row] = []
+        for format in ("csv", "json"):
+            out = self.tmp / f"read.{format}"
+            args = ("trials", self.read_sweep, "-f", format, "-o", out)
+            ours, before, written = self.compare(args, out, "pandas")
+            check(written["pandas"] == written[None], f"trials -f {format}: the two outputs differ")
+            if format == "csv":
+                lines = written[None][0].count(b"\n")
+                check(lines == n + 1, f"ftsweep trials wrote {lines - 1} rows, not {n}")
+            listed = f"ftsweep trials SWEEP -f {format} -o FILE (whole command)"
+            rows += pair(listed, "baseline: the same, written through pandas", n, ours, before)
+        ours, before, written = self.compare(("trials", self.read_sweep), None, "pandas")
+        plain, drawn = _cells(written[None][1], " "), _cells(written["pandas"][1], "│")
+        check(len(plain) == n + 1 and plain == drawn, "ftsweep trials: the two tables differ")
+        listed = "ftsweep trials SWEEP | ... (the table, into a pipe)"
+        rows += pair(listed, "baseline: rich's table of every trial, as before", n, ours, before)
+        out = self.tmp / "read.csv"
+        args = ("trials", self.read_sweep, "-f", "csv", "-o", out)
+        ours, before, written = self.compare(args, out, "optuna")
+        check(written["optuna"] == written[None], "ftsweep trials: the two CSVs differ")
+        same = "baseline: the same, reading through Optuna's replay"
+        rows += pair("ftsweep trials SWEEP -f csv -o FILE, again", same, n, ours, before)
+        ours, before, written = self.compare(("best", self.read_sweep), None, "optuna")
+        check(written["optuna"] == written[None], "ftsweep best: the two tables differ")
+        rows += pair("ftsweep best SWEEP (whole command)", same, n, ours, before, target="")
+        imports = "import ftsweep.cli.loop_actions, ftsweep.study.export"
+        self.d_note = (
+            f"(a fresh interpreter importing ftsweep's commands and its writers: "
+            f"{self.repeat(lambda: interpreter(imports)):.3f} s of each row)"
+        )
+        return rows
 
-        def reading(through_optuna: bool, *args: str | Path) -> Callable[[], float]:
+    def compare(
+        self, args: tuple[str | Path, ...], out: Path | None, via: str
+    ) -> tuple[float, float, dict[str | None, tuple[bytes, str]]]:
+        """The median seconds of `ftsweep ARGS` and of the same `via` the baseline, in turns, and
+        what each wrote (the file `out`, stdout)."""
+        written: dict[str | None, tuple[bytes, str]] = {}
+
+        def reading(way: str | None) -> Callable[[], float]:
             def run() -> float:
-                seconds, shown = ftsweep(*args, through_optuna=through_optuna)
-                written[through_optuna] = (out.read_bytes() if out.exists() else b"", shown)
+                seconds, shown = ftsweep(*args, via=way)
+                written[way] = (out.read_bytes() if out is not None else b"", shown)
                 return seconds
 
             return run
 
-        trials = ("trials", self.read_sweep, "-f", "csv", "-o", out)
-        trials_base, trials_ours = self.in_turns(reading(True, *trials), reading(False, *trials))
-        check(written[True] == written[False], "ftsweep trials: the two CSVs differ")
-        lines = written[False][0].count(b"\n")
-        check(lines == n + 1, f"ftsweep trials wrote {lines - 1} rows, not {n}")
-        out.unlink()
-        best = ("best", self.read_sweep)
-        best_base, best_ours = self.in_turns(reading(True, *best), reading(False, *best))
-        check(written[True] == written[False], "ftsweep best: the two tables differ")
-        imports = "import ftsweep.cli.loop_actions, pandas"
-        self.d_note = (
-            f"(a fresh interpreter importing ftsweep's commands and pandas, which writes the CSV: "
-            f"{self.repeat(lambda: interpreter(imports)):.3f} s of the first row)"
-        )
-        trials_rate, best_rate = n / trials_base, n / best_base
-        listed = "ftsweep trials SWEEP -f csv -o FILE (whole command)"
-        same = "baseline: the same, reading through Optuna's replay"
-        return [
-            Row(listed, n, trials_ours, trials_rate, "< 1 s"),
-            Row(same, n, trials_base, trials_rate, ""),
-            Row("ftsweep best SWEEP (whole command)", n, best_ours, best_rate, ""),
-            Row(same, n, best_base, best_rate, ""),
-        ]
+        before, ours = self.in_turns(reading(via), reading(None))
+        return ours, before, written
+
+    # -- e) ---------------------------------------------------------------------------
+    def setup_tell_cli(self) -> None:
+        from ftsweep.study import SweepStudy
+        from ftsweep.sweep import load_sweep
+
+        directory = self.tmp / "setup-tell-cli"
+        directory.mkdir()
+        self.tell_cli_text = SWEEP.format(name="bench-tell-cli", strategy="random")
+        path = directory / "bench-tell-cli.yaml"
+        path.write_text(self.tell_cli_text)
+        asked = SweepStudy(load_sweep(path)).ask(TELL_CLI)
+        self.tell_cli_snapshot = self.tmp / "tell-cli-running.log"
+        shutil.copyfile(directory / ".ftsweep" / "journal.log", self.tell_cli_snapshot)
+        self.tell_cli_csv = self.tmp / "results-500.csv"
+        write_results(self.tell_cli_csv, [a.key for a in asked], [a.number for a in asked])
+        self.tell_cli_failed = sum(1 for a in asked if failed(a.number))
+
+    def section_e(self) -> list[Row]:
+        told: list[Path] = []
+
+        def run() -> float:
+            sweep = self.fresh(self.tell_cli_snapshot, self.tell_cli_text, "bench-tell-cli")
+            told.append(sweep)
+            return command("tell", sweep, self.tell_cli_csv)
+
+        seconds = self.repeat(run)
+        seen = child("verify", sweep=str(told[-1]))
+        expected = {"COMPLETE": TELL_CLI - self.tell_cli_failed, "FAIL": self.tell_cli_failed}
+        check(seen["states"] == expected, f"tell of {TELL_CLI}: states {seen['states']}")
+        check(seen["wrong"] == 0, f"tell of {TELL_CLI}: {seen['wrong']} wrong trials")
+        what = "ftsweep tell SWEEP results.csv (whole command)"
+        return [Row(what, TELL_CLI, seconds, None, "< 1 s")]
+
+
+def pair(
+    what: str, baseline: str, n: int, ours: float, before: float, target: str = "< 1 s"
+) -> list[Row]:
+    """A command's row and its baseline's; the ratio: the baseline's time over the command's."""
+    return [Row(what, n, ours, n / before, target), Row(baseline, n, before, n / before, "")]
+
+
+def _cells(text: str, separator: str) -> list[list[str]]:
+    """The non-empty cells of each row of a table (plain: split on spaces; rich: on its rules),
+    from the header on; the title, caption and notes are left out."""
+    lines = text.splitlines()
+    if separator == "│":
+        ruled = [line.replace("┃", "│") for line in lines if line.startswith(("┃", "│"))]
+        rows = [line.split("│")[1:-1] for line in ruled]
+        return [[c.strip() for c in row if c.strip()] for row in rows]
+    return [line.split() for line in lines[1:-1]]
 
 
 class Row:
@@ -637,6 +748,8 @@ def main() -> int:
             bench.section_d(),
             bench.d_note,
         )
+        bench.setup_tell_cli()
+        print_table(f"e) tell {TELL_CLI} results into {TELL_CLI} running trials", bench.section_e())
     print("=" * 100)
     print(f"checks passed; total {time.perf_counter() - started:.0f} s")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -145,3 +146,27 @@ def test_a_journal_that_is_a_directory(tmp_path: Path) -> None:
         "",
         f"error: storage {journal} is a directory, not a journal file: move it away\n",
     )
+
+
+def test_a_choice_beyond_its_distribution_is_damage_a_repair_drops(tmp_path: Path) -> None:
+    """A categorical parameter whose stored index is past its choices (a journal edited or
+    written by another program) reads as damage, not as a traceback."""
+    sweep, journal = told(tmp_path)
+    choices = '{"name": "CategoricalDistribution", "attributes": {"choices": [1, 2]}}'
+    record = (
+        '{"op_code":4,"worker_id":"w","study_id":0,"datetime_start":null,'
+        f'"distributions":{{"c":{json.dumps(choices)}}},"params":{{"c":7}}}}\n'
+    )
+    with journal.open("a") as file:
+        file.write(record)
+    line = len(journal.read_bytes().splitlines())
+    code, _, err = run("trials", sweep, "-f", "csv")
+    assert code == 1
+    assert err.startswith(
+        f"error: storage {journal} is damaged at line {line}: Optuna cannot replay it (IndexError"
+    )
+    assert f"`ftsweep doctor {sweep} --repair` drops it" in err
+    code, out, _ = run("doctor", sweep)
+    assert code == 1 and f"  line {line}: Optuna cannot replay it (IndexError" in out
+    assert run("doctor", sweep, "--repair")[0] == 0
+    assert run("trials", sweep, "-f", "csv")[0] == 0

@@ -366,6 +366,61 @@ def test_trials_table(told: Path) -> None:
     ]
 
 
+def test_trials_table_into_a_pipe_is_plain_text(
+    told: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a terminal: every trial, the table's columns and cells, aligned without rich."""
+    monkeypatch.delenv("COLUMNS")
+    result = run("trials", told)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "s",
+        "trial  state     n_epochs  batch_size  full_valid_loss  trained_tokens  job_status",
+        "    0  complete         1        auto              0.5            1000  succeeded",
+        "    1  complete         1           8              0.3            2000  succeeded",
+        "    2  complete         2        auto              0.4            1500  succeeded",
+        "    3  running          2           8",
+        "4 trial(s)",
+    ]
+    out = told.parent / "trials.txt"
+    assert run("trials", told, "-o", out).exit_code == 0
+    assert out.read_text() == result.stdout
+
+
+def table_keys(result: Result) -> list[str]:
+    return [line.split("│")[1].strip() for line in result.stdout.splitlines() if "│" in line]
+
+
+def test_trials_table_on_a_terminal_shows_the_last_trials(
+    told: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ftsweep.cli.loop.TABLE_TRIALS", 3)  # COLUMNS is set: a terminal
+    result = run("trials", told)
+    assert result.exit_code == 0, result.output
+    assert table_keys(result) == ["1", "2", "3"]
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert lines[-2:] == [
+        "the last 3 of 4 trials",
+        "1 earlier trial(s) not shown; --all shows all (or -f csv)",
+    ]
+    assert table_keys(run("trials", told, "--all")) == ["0", "1", "2", "3"]
+    limited = run("trials", told, "--limit", "2")
+    assert table_keys(limited) == ["2", "3"] and "2 earlier trial(s)" in limited.stdout
+    monkeypatch.delenv("COLUMNS")  # a pipe: every trial unless --limit
+    assert "not shown" not in run("trials", told).stdout
+
+
+def test_trials_limit_keeps_the_last_trials_in_every_format(told: Path) -> None:
+    result = run("trials", told, "-f", "csv", "-n", "2")
+    assert [line.split(",")[1] for line in result.stdout.splitlines()] == [
+        "key",
+        "s-0002",
+        "s-0003",
+    ]
+    both = run("trials", told, "--limit", "2", "--all")
+    assert (both.exit_code, both.stderr) == (1, "error: give --limit or --all, not both\n")
+
+
 def test_trials_csv_to_stdout(told: Path) -> None:
     result = run("trials", told, "--format", "csv")
     assert result.exit_code == 0, result.output

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from ftsweep.errors import NoStudyError
 from ftsweep.study import SweepStudy, read_results, tell, trials_frame
 from ftsweep.study.store.storage import ENV_VAR
 from ftsweep.sweep import load_sweep
@@ -122,12 +123,8 @@ def _work(spec: dict[str, Any], barrier: Any) -> dict[str, Any]:
                 write_results(csv, sweep.name, [a.number for a in asked])
                 tell(study, read_results(csv, sweep.objectives))
                 told += [a.number for a in asked]
-        elif op == "read":  # read the trials frame until it has `arg` rows
-            deadline = time.monotonic() + TIMEOUT
-            while len(frame := trials_frame(study)) < int(arg) and time.monotonic() < deadline:
-                reads += 1
-                assert frame["n_epochs"].notna().all(), frame
-            reads += 1
+        elif op == "read":
+            reads += _read_until(study, int(arg))
         else:
             results = read_results(arg, sweep.objectives)
             report = tell(study, results)
@@ -135,6 +132,23 @@ def _work(spec: dict[str, Any], barrier: Any) -> dict[str, Any]:
             told += [int(r.ref.value.rpartition("-")[2]) for r in results]
     study.close()
     return {"batches": batches, "told": told, "reads": reads}
+
+
+def _read_until(study: SweepStudy, rows: int) -> int:
+    """Read the trials frame until it has `rows` rows; how many reads it took. A read before the
+    first ask made the study finds none (the reader once had pandas' import to wait that out)."""
+    deadline = time.monotonic() + TIMEOUT
+    reads = 0
+    while time.monotonic() < deadline:
+        try:
+            frame = trials_frame(study)
+        except NoStudyError:
+            continue
+        reads += 1
+        assert frame["n_epochs"].notna().all(), frame
+        if len(frame) >= rows:
+            break
+    return reads
 
 
 def _worker(spec: dict[str, Any], barrier: Any) -> None:

@@ -22,6 +22,9 @@ Storage = Annotated[
         help="Journal file or database URL (default: .ftsweep/journal.log beside the sweep).",
     ),
 ]
+#: The trials a table on a terminal shows without --limit or --all (the last ones).
+TABLE_TRIALS = 200
+
 Force = Annotated[
     bool, typer.Option("--force", help="Replace results the study already holds for a trial.")
 ]
@@ -117,6 +120,17 @@ def trials(
     storage: Storage = None,
     wide: Wide = False,
     prices: Prices = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            metavar="COUNT",
+            min=1,
+            help=f"Only the last COUNT trials (a table on a terminal: {TABLE_TRIALS}).",
+        ),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every trial, on a terminal too.")] = False,
 ) -> None:
     """List the sweep's trials, one row each.
 
@@ -125,7 +139,16 @@ def trials(
     """
     from ftsweep.cli.loop_actions import trials_command
 
-    trials_command(path, format.value, output=output, storage=storage, wide=wide, prices=prices)
+    trials_command(
+        path,
+        format.value,
+        output=output,
+        storage=storage,
+        wide=wide,
+        limit=limit,
+        every=all_,
+        prices=prices,
+    )
 
 
 @app.command(cls=Command)

@@ -22,9 +22,7 @@ from ftsweep.study import (
     importances,
     read_results_files,
     tell,
-    trials_frame,
 )
-from ftsweep.study.export import write_frame
 from ftsweep.sweep import load_sweep
 
 if TYPE_CHECKING:
@@ -154,12 +152,16 @@ def trials_command(
     output: Path | None,
     storage: str | None,
     wide: bool = False,
+    limit: int | None = None,
+    every: bool = False,
     prices: Path | None = None,
 ) -> None:
     if format == "parquet" and output is None:
         raise OutputError("parquet is binary: write it to a file with -o FILE")
+    if every and limit is not None:
+        raise OutputError("give --limit or --all, not both")
     with opened_study(path, storage, prices=prices) as study:
-        _show_trials(study, format, output, wide)
+        _show_trials(study, format, output, wide, _trials_limit(format, output, limit, every))
 
 
 def _prices_only(sweep: Sweep, prices: Path | None) -> Costing:
@@ -171,28 +173,45 @@ def _prices_only(sweep: Sweep, prices: Path | None) -> Costing:
     return Costing(sweep, None, price_table(sweep, prices))
 
 
-def _show_trials(study: SweepStudy, format: str, output: Path | None, wide: bool) -> None:
-    from ftsweep.study.frame import trial_records
+def _trials_limit(format: str, output: Path | None, limit: int | None, every: bool) -> int | None:
+    """How many of the last trials to show: --limit, or a table's on a terminal; None: all."""
+    from ftsweep.cli.loop import TABLE_TRIALS
+    from ftsweep.cli.render import on_terminal
+
+    if limit is not None or every or format != "table" or output is not None:
+        return limit
+    return TABLE_TRIALS if on_terminal() else None
+
+
+def _show_trials(
+    study: SweepStudy, format: str, output: Path | None, wide: bool, limit: int | None
+) -> None:
+    from ftsweep.study.table import trial_records
 
     records = trial_records(study)
     _note_not_shown(records.not_shown)
+    shown = records[-limit:] if limit is not None else records
     if format == "table":
-        from ftsweep.cli.render import records_table
+        from ftsweep.cli.render import trials_table
 
-        shown = ["key", "state", *_shown_columns(study, records)[1:], "job_status", "error"]
-        records_table(records, list(dict.fromkeys(shown)), study.name, output, wide=wide)
+        columns = ["key", "state", *_shown_columns(study, shown)[1:], "job_status", "error"]
+        left_out = len(records) - len(shown)
+        trials_table(
+            shown, list(dict.fromkeys(columns)), study.name, output, wide=wide, left_out=left_out
+        )
         return
-    frame = trials_frame(study, records)
+    from ftsweep.study.export import write_trials
+
     if output is None:
-        write_frame(frame, format, sys.stdout.buffer)
+        write_trials(study.sweep, shown, format, sys.stdout.buffer)
         return
     with atomic_output(output) as stream:
-        write_frame(frame, format, stream)
-    typer.echo(f"wrote {len(frame):,} trials to {output}", err=True)
+        write_trials(study.sweep, shown, format, stream)
+    typer.echo(f"wrote {len(shown):,} trials to {output}", err=True)
 
 
 def _note_not_shown(numbers: list[int]) -> None:
-    from ftsweep.study.frame import not_shown_note
+    from ftsweep.study.table import not_shown_note
 
     note = not_shown_note(numbers)
     if note is not None:

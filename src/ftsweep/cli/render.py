@@ -1,4 +1,4 @@
-"""Rich tables for the terminal, fitted to its width.
+"""Rich tables for the terminal, fitted to its width; the trials table as plain text elsewhere.
 
 On a terminal (or with COLUMNS set) a table too wide for it is shortened, in this order: long
 names get the short headers of `SHORT`, explained in a legend under the table; floats keep four
@@ -6,28 +6,41 @@ significant digits; text is cut with an ellipsis (never below ten characters nor
 columns that still do not fit are dropped from the right, with a note naming them. A cell is
 never wrapped, so a row stays one line and no number or word is split. Output that is not a
 terminal (a pipe, a file) and `--wide` get every column, uncut, at full precision.
+
+The trials table (`trials_table`), which may have thousands of rows, is drawn by rich on a
+terminal only; into a pipe or a file it is plain text, the same columns and cells aligned in
+columns two spaces apart, without rich (which takes seconds to lay out 5,000 rows).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
 from ftsweep.io import atomic_output
 from ftsweep.sweep.dimensions import template_text
-from ftsweep.sweep.planning import Plan
 
 if TYPE_CHECKING:
-    from ftsweep.data.planned import PlanCosts, PlannedCost
+    from rich.table import Table
 
-__all__ = ["SHORT", "Column", "fit", "importance_table", "plan_table", "records_table"]
+    from ftsweep.data.planned import PlanCosts, PlannedCost
+    from ftsweep.sweep.planning import Plan
+
+__all__ = [
+    "SHORT",
+    "Column",
+    "fit",
+    "importance_table",
+    "on_terminal",
+    "plan_table",
+    "records_table",
+    "trials_table",
+]
 
 #: Short headers for long, well-known column names.
 SHORT = {
@@ -119,6 +132,8 @@ def _squeeze(columns: list[Column], room: int) -> list[int] | None:
 
 
 def _table(title: str, caption: str | None, layout: Layout) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, caption=caption)
     widths: Sequence[int | None] = layout.widths or [None] * len(layout.columns)
     for column, width in zip(layout.columns, widths, strict=True):
@@ -164,8 +179,12 @@ def _show(
     output: Path | None,
     wide: bool,
     hint: str | None = _WIDE_HINT,
+    notes: Sequence[str] = (),
 ) -> None:
-    """Print the table fitted to the terminal, or in full when asked, piped or to a file."""
+    """Print the table fitted to the terminal, or in full when asked, piped or to a file; then
+    its notes."""
+    from rich.console import Console
+
     console = Console()
     fitted = output is None and not wide and (console.is_terminal or "COLUMNS" in os.environ)
     layout = fit(columns, console.width if fitted else None)
@@ -174,7 +193,7 @@ def _show(
         width = max(table_width([c.need(False) for c in columns]), len(title))
         console = Console(width=width, record=output is not None, file=_sink(output))
     console.print(table)
-    for note in _notes(layout, hint, console.width):
+    for note in [*_notes(layout, hint, console.width), *notes]:
         console.print(note, markup=False, highlight=False)
     if output is not None:
         with atomic_output(output) as stream:
@@ -275,9 +294,64 @@ def records_table(
     wide: bool = False,
 ) -> None:
     """One row per record; columns that are empty in every record are left out."""
-    shown = [c for c in columns if any(_cell(r.get(c)) for r in records)] or columns[:4]
-    table = [_record_column(records, name) for name in shown]
+    table = _record_columns(records, columns)
     _show(title, f"{len(records):,} trial(s)", table, output=output, wide=wide)
+
+
+def _record_columns(records: list[dict[str, Any]], columns: list[str]) -> list[Column]:
+    shown = [c for c in columns if any(_cell(r.get(c)) for r in records)] or columns[:4]
+    return [_record_column(records, name) for name in shown]
+
+
+def on_terminal() -> bool:
+    """Whether standard output is a terminal (or COLUMNS says how wide one is)."""
+    return sys.stdout.isatty() or "COLUMNS" in os.environ
+
+
+def trials_table(
+    records: list[dict[str, Any]],
+    columns: list[str],
+    title: str,
+    output: Path | None,
+    *,
+    wide: bool = False,
+    left_out: int = 0,
+) -> None:
+    """`records_table` on a terminal; plain text into a pipe or to `output` (see the module
+    docstring). `left_out`: how many earlier trials are not among `records`, which a note says
+    with the way to see them."""
+    table = _record_columns(records, columns)
+    caption = f"{len(records):,} trial(s)"
+    notes = []
+    if left_out:
+        caption = f"the last {len(records):,} of {len(records) + left_out:,} trials"
+        notes.append(f"{left_out:,} earlier trial(s) not shown; --all shows all (or -f csv)")
+    if output is None and on_terminal():
+        _show(title, caption, table, output=None, wide=wide, notes=notes)
+    else:
+        _plain(title, caption, table, output, notes)
+
+
+def _plain(
+    title: str, caption: str, columns: list[Column], output: Path | None, notes: list[str]
+) -> None:
+    """The table as lines of text: the title, the header, one line per row, the caption and
+    the notes; cells in full, numbers aligned right, text left."""
+    widths = [c.need(False) for c in columns]
+    cells = [[c.name, *c.cells] for c in columns]
+    lines = [title]
+    for row in zip(*cells, strict=True):
+        line = "  ".join(
+            cell.rjust(width) if column.numeric else cell.ljust(width)
+            for column, width, cell in zip(columns, widths, row, strict=True)
+        )
+        lines.append(line.rstrip())
+    text = "\n".join([*lines, caption, *notes, ""])
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with atomic_output(output) as stream:
+        stream.write(text.encode())
 
 
 def importance_table(found: dict[str, dict[str, float]], title: str) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ftsweep.errors import StudyError
-from ftsweep.study.frame import Records, records_of, sweep_trials
 from ftsweep.study.records import State, TrialRecord
+from ftsweep.study.table import Records, records_of, sweep_trials
 
 if TYPE_CHECKING:
     from ftsweep.study.sweep_study import SweepStudy

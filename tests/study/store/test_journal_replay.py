@@ -351,6 +351,8 @@ REFUSED: dict[str, dict[str, Any]] = {
     },
     "an intermediate value without its value": step_record(1),
     "a choice that is not a number": trial_record(distributions={"c": CHOICES}, params={"c": "z"}),
+    "a choice beyond the choices": trial_record(distributions={"c": CHOICES}, params={"c": 4}),
+    "a choice set beyond the choices": param_record(RUNNING_ID, "c", -5, CHOICES),
     "an intermediate step that is not a number": trial_record(intermediate_values={"a": 1.0}),
 }
 
@@ -405,6 +407,19 @@ def test_records_optuna_refuses_are_damage_as_optuna_reports_it(
     assert str(ours.value) == str(optunas.value)
 
 
+def test_an_infinite_choice_is_damage_as_optuna_reports_it(journal: SweepStudy) -> None:
+    """Optuna's own journal backend writes infinity as `Infinity`; as a choice's index its
+    replay fails on it (OverflowError)."""
+    path = journal.location.path
+    assert path is not None
+    record = json.dumps(trial_record(distributions={"c": CHOICES}, params={"c": float("inf")}))
+    with path.open("a") as file:
+        file.write(record + "\n")
+    line = len(path.read_bytes().splitlines())
+    with pytest.raises(DamagedStudyError, match=f"line {line}: Optuna cannot replay it .Overflow"):
+        SweepStudy(journal.sweep).trials()
+
+
 # -- no Optuna -------------------------------------------------------------------------------
 
 IMPORTS = """
@@ -422,6 +437,9 @@ seen = [loaded()]
 tell_command(sweep, [results], trial=None, force=False, storage=None)
 seen.append(loaded())
 trials_command(sweep, "csv", output=out / "trials.csv", storage=None)
+trials_command(sweep, "json", output=out / "trials.json", storage=None)
+seen.append(loaded())
+trials_command(sweep, "parquet", output=out / "trials.parquet", storage=None)
 seen.append(loaded())
 print(" ".join(seen), file=sys.stderr)
 """
@@ -440,6 +458,6 @@ def test_reading_and_telling_a_journal_imports_no_optuna(
         env={**os.environ, "PYTHONPATH": src},
         check=True,
     )
-    # The table and best need neither; the CSV is written from a DataFrame: pandas, no Optuna.
-    assert done.stderr.splitlines()[-1] == "- - pandas"
+    # The table, best, CSV and JSON need neither; Parquet is written from a DataFrame: pandas.
+    assert done.stderr.splitlines()[-1] == "- - - pandas"
     assert [t.state for t in SweepStudy(journal.sweep).trials()] == ["complete", "complete"]

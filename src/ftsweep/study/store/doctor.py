@@ -23,12 +23,18 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import BaseJournalBackend
 
 from ftsweep.errors import NoStudyError, StudyError
-from ftsweep.study.store.journal import LOCK_SUFFIX, Entry, locked, scan, unusable
+from ftsweep.study.store.journal import (
+    LOCK_SUFFIX,
+    REPLAY_ERRORS,
+    Entry,
+    locked,
+    scan,
+    unusable,
+)
 from ftsweep.study.store.storage import StorageLocation
 
 __all__ = ["Damage", "JournalReport", "Repair", "check_journal", "repair_journal"]
 
-_REPLAY_ERRORS = (KeyError, ValueError, TypeError, AssertionError, AttributeError)
 _MAX_REPLAYS = 100  # records Optuna cannot replay that a check drops one by one before giving up
 
 
@@ -126,7 +132,7 @@ def _replay(kept: list[Entry], damage: list[Damage]) -> tuple[int, int]:
         backend = _Logs([e.log for e in logs if e.log is not None])
         try:
             storage = JournalStorage(backend)
-        except _REPLAY_ERRORS as exc:
+        except REPLAY_ERRORS as exc:
             bad = logs.pop(backend.last_read)
             damage.append(Damage(bad.number + 1, f"Optuna cannot replay it ({exc!r})"))
             continue

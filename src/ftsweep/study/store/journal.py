@@ -46,6 +46,7 @@ from ftsweep.study.store.journal_format import (  # re-exported: the journal's w
 
 __all__ = [
     "APPEND",
+    "REPLAY_ERRORS",
     "LOCK_SUFFIX",
     "CREATE_STUDY",
     "CREATE_TRIAL",
@@ -74,6 +75,19 @@ __all__ = [
     "check_record",
     "trial_attr_record",
 ]
+
+
+#: What Optuna's replay raises on a record it cannot replay (a choice's index past its choices is
+#: an IndexError, an infinite one an OverflowError): the journal is damaged there.
+REPLAY_ERRORS = (
+    KeyError,
+    ValueError,
+    TypeError,
+    AssertionError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+)
 
 
 class _Backend(BaseJournalBackend):
@@ -107,7 +121,7 @@ def journal_storage(journal: JournalFile) -> JournalFileStorage:
     DamagedStudyError); several readers of one file share its offsets and transaction."""
     try:
         return JournalFileStorage(journal)
-    except (KeyError, ValueError, TypeError, AssertionError, AttributeError) as exc:
+    except REPLAY_ERRORS as exc:
         line = journal.last_read if journal.last_read is not None else 0
         problem = f"Optuna cannot replay it ({type(exc).__name__}: {exc})"
         raise damaged(journal.path, line, problem) from None

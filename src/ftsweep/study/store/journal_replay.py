@@ -39,7 +39,7 @@ from ftsweep.study.store.journal_format import (
     TRIAL_STATES,
 )
 
-__all__ = ["JournalReplay", "JournalStudy", "JournalTrial", "Unreplayable"]
+__all__ = ["JournalReplay", "JournalStudy", "JournalTrial", "Unreplayable", "optuna_time"]
 
 _DIRECTIONS = (0, 1, 2)  # StudyDirection: NOT_SET, MINIMIZE, MAXIMIZE
 _STATES = tuple(range(len(TRIAL_STATES)))
@@ -71,8 +71,10 @@ class JournalStudy:
 
 @dataclass(slots=True, eq=False)
 class JournalTrial:
-    """A trial as Optuna's replay leaves it (`FrozenTrial`'s fields and meanings; times naive,
-    in local time), but `distributions`: each parameter's distribution as its JSON text."""
+    """A trial as Optuna's replay leaves it (`FrozenTrial`'s fields and meanings), but
+    `distributions`: each parameter's distribution as its JSON text, and the times: as written
+    (aware where the text has an offset, as ftsweep's have); `optuna_time` makes one the naive
+    local time of Optuna's replay."""
 
     trial_id: int
     number: int
@@ -289,13 +291,22 @@ def _intermediate_values(log: dict[str, Any]) -> dict[int, Any]:
 
 
 def _moment(text: str | None) -> datetime | None:
-    """A time as Optuna's replay leaves it: naive, in local time."""
+    """A time as written, refused where Optuna's replay could not make it a local time."""
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text).astimezone().replace(tzinfo=None)
+        moment = datetime.fromisoformat(text)
+        if not 1 < moment.year < 9999:  # a day from the ends of time: the local time may not be
+            optuna_time(moment)
     except (ValueError, OverflowError, OSError):
         raise Unreplayable(f"a time Optuna cannot read: {text!r}") from None
+    return moment
+
+
+def optuna_time(moment: datetime) -> datetime:
+    """A time as Optuna's replay leaves it: naive, in local time (converting every time of a
+    large study so is a tenth of its replay, so a replayed trial keeps them as written)."""
+    return moment.astimezone().replace(tzinfo=None)
 
 
 # -- distributions -----------------------------------------------------------------------------

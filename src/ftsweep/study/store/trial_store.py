@@ -61,6 +61,7 @@ from ftsweep.study.store.journal_replay import (
     JournalStudy,
     JournalTrial,
     Unreplayable,
+    optuna_time,
 )
 from ftsweep.study.store.storage import StorageLocation, resolve_storage
 from ftsweep.sweep.jobs import trial_key
@@ -539,8 +540,8 @@ class TrialStore:
             state=TrialState(trial.state),
             value=None,
             values=None if trial.values is None else list(trial.values),
-            datetime_start=trial.datetime_start,
-            datetime_complete=trial.datetime_complete,
+            datetime_start=_optuna_time(trial.datetime_start),
+            datetime_complete=_optuna_time(trial.datetime_complete),
             params=dict(trial.params),
             distributions={k: self._distribution(t) for k, t in trial.distributions.items()},
             user_attrs=dict(trial.user_attrs),
@@ -596,8 +597,14 @@ def _optuna_state(state: State) -> Any:
     return TrialState[state.name]
 
 
+def _optuna_time(moment: datetime | None) -> datetime | None:
+    return None if moment is None else optuna_time(moment)
+
+
 def _utc(moment: datetime | None) -> datetime | None:
-    """Optuna's trial times are naive local times; the records' are aware UTC."""
+    """A trial's time as the records' aware UTC: Optuna's trials hold naive local times, a
+    replayed trial's times as written (aware, in UTC, when ftsweep wrote them: then this is
+    quick)."""
     return moment.astimezone(UTC) if moment is not None else None
 
 
