@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ftsweep.cli import app
+from tests.terminal import on_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
@@ -192,7 +193,6 @@ def test_the_bundled_files_are_where_the_readme_says(tmp_path: Path) -> None:
 
 
 def test_on_a_terminal_a_progress_bar_shows_and_piped_output_has_none(tmp_path: Path) -> None:
-    import pty
     import subprocess
     import sys
 
@@ -200,23 +200,9 @@ def test_on_a_terminal_a_progress_bar_shows_and_piped_output_has_none(tmp_path: 
     write_rows(tmp_path / "train.jsonl", rows)  # ~20 MB: long enough for the bar to draw
     command = [sys.executable, "-m", "ftsweep", "check", "--data", "train.jsonl"]
     command += ["--method", "supervised"]
-    leader, follower = pty.openpty()
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=follower
-    )
-    os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the command ended
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
-    assert process.wait(timeout=120) == 0
-    assert "checking train.jsonl" in shown.decode(errors="replace")
+    code, shown = on_terminal(command, env, cwd=tmp_path)
+    assert code == 0
+    assert "checking train.jsonl" in shown
     piped = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert piped.returncode == 0 and piped.stderr == ""

@@ -14,6 +14,7 @@ import pytest
 
 from ftsweep.testing import Fault, StandIn
 from tests.provider.conftest import PHASE, jobs_per_trial, open_study, write_sweep
+from tests.terminal import on_terminal
 
 FTSWEEP = [sys.executable, "-m", "ftsweep"]
 
@@ -135,31 +136,12 @@ def test_a_submit_killed_at_any_moment_leaves_one_job_per_trial_after_a_rerun(
 
 
 def test_on_a_terminal_sync_wait_shows_a_live_table_of_the_jobs(service: StandIn, tmp_path: Path):
-    import pty
-
     path = write_sweep(tmp_path)
     assert ftsweep(service, "submit", path, "-n", "2").returncode == 0
-    leader, follower = pty.openpty()
     env = environment(service, TERM="xterm", COLUMNS="120", LINES="40")
-    process = subprocess.Popen(
-        [*FTSWEEP, "sync", str(path), "--wait", "--interval", "0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-    )
-    os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the command ended
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
-    assert process.wait(timeout=60) == 0
-    text = shown.decode(errors="replace")
+    command = [*FTSWEEP, "sync", str(path), "--wait", "--interval", "0.1"]
+    code, text = on_terminal(command, env, timeout=60)
+    assert code == 0
     for column in ("trial", "status", "elapsed", "full_valid_loss"):
         assert column in text
     assert "svc-0000" in text and "succeeded" in text
@@ -195,7 +177,10 @@ def test_ctrl_c_stops_sync_wait_and_loses_nothing(tmp_path: Path):
         assert ftsweep(slow, "submit", path, "-n", "2").returncode == 0
         command = [*FTSWEEP, "sync", str(path), "--wait", "--interval", "0.2"]
         process = subprocess.Popen(
-            command, env=environment(slow), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            command,
+            env=environment(slow),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         time.sleep(2.0)

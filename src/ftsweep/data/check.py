@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftsweep.data.cost import DataSize, auto_epochs
+from ftsweep.data.counts import median
 from ftsweep.data.fields import ItemPaths, MissingFields, item_paths, missing_paths
 from ftsweep.data.findings import Finding
 from ftsweep.data.rows import (
@@ -117,14 +118,8 @@ class FileReport:
 
     def stats(self) -> tuple[int, float, int, int]:
         """min, median, max and total tokens per example."""
-        if not self.counts:
-            return 0, 0.0, 0, 0
-        ordered = sorted(self.counts)
-        middle = len(ordered) // 2
-        median = (
-            ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-        )
-        return ordered[0], float(median), ordered[-1], sum(ordered)
+        counts = self.counts
+        return min(counts, default=0), median(counts), max(counts, default=0), sum(counts)
 
 
 def check_file(

@@ -19,7 +19,7 @@ import orjson
 from ftsweep.data.scan import CHUNK_SIZE, Progress, iter_lines, scan
 from ftsweep.data.tokens import CONTEXT_LIMIT, METHODS, example_texts, tokenizer_for
 
-__all__ = ["TokenCounts", "count_file"]
+__all__ = ["TokenCounts", "count_file", "median"]
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _summarise(chunks: Iterable[_Chunk], tokenizer: str) -> TokenCounts:
         total=total,
         total_capped=capped,
         min=min(counts, default=0),
-        median=_median(counts),
+        median=median(counts),
         max=max(counts, default=0),
         over_limit=tuple(over),
         invalid_lines=tuple(invalid),
@@ -136,7 +136,7 @@ def _summarise(chunks: Iterable[_Chunk], tokenizer: str) -> TokenCounts:
     )
 
 
-def _median(counts: array[int]) -> float:
+def median(counts: array[int]) -> float:
     """The exact median, sorted as 4-byte integers (numpy) rather than a list of Python ints."""
     if not counts:
         return 0.0
