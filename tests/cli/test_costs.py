@@ -177,3 +177,11 @@ def test_workers_asking_at_once_never_go_over_the_budget(tmp_path: Path) -> None
         for line in (tmp_path / f"w{i}.jsonl").read_text().splitlines()
     ]
     assert sorted(handed) == [1, 2, 3]  # 6 epochs' worth: exactly the budget
+
+
+def test_plan_of_a_budget_it_cannot_estimate_says_so(tmp_path: Path) -> None:
+    path = sweep(tmp_path, "budget: {max_cost: 5.0}\n")
+    path.write_text(path.read_text().replace("train.jsonl", "file-abc"))
+    result = runner.invoke(app, ["plan", str(path), "-f", "csv"])
+    assert result.exit_code == 0
+    assert "the budget cannot be checked here: training_file is not a local file" in result.stderr

@@ -69,7 +69,7 @@ def show_plan(
 
         shown = plan(sweep, limit if limit is not None else TABLE_ROWS)
         total = sweep.plan_size  # the whole plan's size (None: endless), not the --limit
-        totals = _totals(sweep, limit, prices) if costs is not None else None
+        totals = _totals(sweep, limit, costs) if costs is not None else None
         plan_table(shown, total=total, output=output, wide=wide, costs=costs, totals=totals)
         return
     trials = plan(sweep, limit)
@@ -88,13 +88,13 @@ def show_plan(
 PRICED_AT_MOST = 100_000
 
 
-def _totals(sweep: Sweep, limit: int | None, prices: Path | None) -> str | None:
+def _totals(sweep: Sweep, limit: int | None, shown: PlanCosts) -> str | None:
     """The totals line of the whole plan (or of its first `limit` trials)."""
+    from ftsweep.data.planned import PlanCosts
     from ftsweep.sweep.planning import plan
 
-    costs = _plan_costs(sweep, prices)
+    costs = PlanCosts(shown.costing)  # a running total of its own, from the first trial
     bounds = [b for b in (limit, sweep.plan_size) if b is not None]
-    assert costs is not None
     count = min([*bounds, PRICED_AT_MOST])
     for _, params in plan(sweep, count).items():
         costs.next(params)
@@ -112,6 +112,12 @@ def _plan_costs(sweep: Sweep, prices: Path | None) -> PlanCosts | None:
 
     path = local_data(sweep)
     if path is None:
+        if sweep.spec.budget is not None:
+            typer.echo(
+                f"note: {sweep.file}: the budget cannot be checked here: training_file is not a "
+                "local file, so no trial can be estimated (ask refuses to go on without it)",
+                err=True,
+            )
         return None
     with file_progress(path.stat().st_size, f"counting tokens in {path.name}") as progress:
         return PlanCosts(costing_for(sweep, prices, progress=progress))
