@@ -21,6 +21,7 @@ import pytest
 
 from ftsweep.study import SweepStudy, best_records, read_results, tell, trials_frame
 from ftsweep.study.store.storage import ENV_VAR
+from ftsweep.sweep import load_sweep
 from ftsweep.sweep.space import configuration_key
 
 from .test_concurrency import (
@@ -173,3 +174,40 @@ def test_reading_trials_while_workers_ask(
     tmp_path: Path, postgres_url: str, opened: list[SweepStudy]
 ) -> None:
     reads_scenario(tmp_path, postgres_url, opened)
+
+
+OPEN_AT_ONCE = """
+import sys, time
+from ftsweep.study import SweepStudy
+from ftsweep.sweep import load_sweep
+start = float(sys.argv[3])
+time.sleep(max(0.0, start - time.time()))
+with SweepStudy(load_sweep(sys.argv[1]), sys.argv[2]) as study:
+    print(len(study.ask(1)))
+"""
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_processes_opening_a_fresh_database_at_once_all_succeed(
+    tmp_path: Path, postgres_url: str, round_: int
+) -> None:
+    """Eight processes make Optuna's tables on an empty database at the same instant: all but
+    one find the winner's tables half made (a duplicate type on PostgreSQL), and try again."""
+    import time
+
+    path = write_sweep(tmp_path, space=CONTINUOUS_SPACE, strategy="random")
+    start = str(time.time() + 3.0)  # every interpreter is up and waiting by then
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_ONCE, str(path), postgres_url, start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    outcomes = [w.communicate(timeout=120) for w in workers]
+    assert [w.returncode for w in workers] == [0] * 8, [err for _, err in outcomes]
+    assert [out.strip() for out, _ in outcomes] == ["1"] * 8
+    with SweepStudy(load_sweep(path), postgres_url) as study:
+        assert len(study.trials()) == 8

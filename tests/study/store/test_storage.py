@@ -350,3 +350,36 @@ def test_a_journal_on_a_read_only_mount_is_read(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "COMPLETE RUNNING RUNNING\n"
+
+
+def test_a_schema_another_process_made_meanwhile_is_opened_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Processes that open a fresh database at once race to make its tables: the loser's
+    duplicate-type error means the tables are there now, so the open is tried again."""
+    import optuna.storages
+
+    from ftsweep.study.store import storage
+
+    class IntegrityError(Exception):  # SQLAlchemy's, by name: drivers share no base class
+        pass
+
+    calls: list[str] = []
+
+    def flaky(url: str, **_: object) -> str:
+        calls.append(url)
+        if len(calls) < 3:
+            raise IntegrityError('duplicate key value violates unique constraint "pg_type_typname"')
+        return "opened"
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", flaky)
+    monkeypatch.setattr("time.sleep", lambda _: None)
+    assert storage._rdb("postgresql://db") == "opened"
+    assert len(calls) == 3
+
+    def broken(url: str, **_: object) -> str:
+        raise IntegrityError("some other integrity problem")
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", broken)
+    with pytest.raises(StudyError, match="some other integrity problem"):
+        storage._rdb("postgresql://db")

@@ -131,13 +131,36 @@ def _sqlite_database(url: str) -> str:
     return url.split("///", 1)[1] if "///" in url else ""
 
 
+#: Tries to open a database whose schema other processes may be making at the same moment.
+_SCHEMA_TRIES = 6
+
+
 def _rdb(url: str) -> BaseStorage:
+    """Optuna's storage on a database. Processes that open a fresh database at once all make
+    its tables; all but one then fail on a name the winner just took (PostgreSQL: a
+    duplicate `pg_type` row), so that error is taken as "made by another" and the open tried
+    again, when the tables exist and are left alone."""
+    import time
+
     from optuna.storages import RDBStorage
 
-    try:
-        return RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    except Exception as exc:  # SQLAlchemy's and drivers' errors have no common base
-        raise StudyError(f"storage {_redact(url)}: {exc}") from None
+    for attempt in range(_SCHEMA_TRIES):
+        try:
+            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        except Exception as exc:  # SQLAlchemy's and drivers' errors have no common base
+            if attempt + 1 < _SCHEMA_TRIES and _made_meanwhile(exc):
+                time.sleep(0.1 * (attempt + 1))
+                continue
+            raise StudyError(f"storage {_redact(url)}: {exc}") from None
+    raise AssertionError("unreachable")
+
+
+def _made_meanwhile(exc: Exception) -> bool:
+    """Whether opening failed because another process made the same schema object first."""
+    text = str(exc)
+    return type(exc).__name__ in ("IntegrityError", "ProgrammingError") and (
+        "already exists" in text or "duplicate key" in text
+    )
 
 
 def _redact(url: str) -> str:
