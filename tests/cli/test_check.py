@@ -206,3 +206,13 @@ def test_on_a_terminal_a_progress_bar_shows_and_piped_output_has_none(tmp_path: 
     assert "checking train.jsonl" in shown
     piped = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert piped.returncode == 0 and piped.stderr == ""
+
+
+def test_the_tokenizer_follows_the_model_and_an_unknown_model_needs_the_override() -> None:
+    data = ["check", "--data", str(DATA / "support-train.jsonl"), "--method", "supervised"]
+    assert runner.invoke(app, [*data, "--model", "gpt-3.5-turbo-0125"]).exit_code == 0
+    unknown = runner.invoke(app, [*data, "--model", "llama-3-8b"])
+    assert unknown.exit_code == 2
+    assert "no offline tokenizer is known for model 'llama-3-8b'" in unknown.stderr
+    forced = runner.invoke(app, [*data, "--model", "llama-3-8b", "--tokenizer", "cl100k_base"])
+    assert forced.exit_code == 0, forced.output

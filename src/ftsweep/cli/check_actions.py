@@ -57,7 +57,7 @@ def _check_alone(
     _readable(data)
     if validation is not None:
         _readable(validation)
-    name = tokenizer_for(model or "gpt-4.1", tokenizer).name if model or tokenizer else "o200k_base"
+    name = tokenizer_for(model, tokenizer).name if model or tokenizer else "o200k_base"
     files = {"training": data, "validation": validation}
     with _progress(data) as progress:
         return check_data(method, files, tokenizer=name, progress=progress)
