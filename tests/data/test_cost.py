@@ -227,3 +227,18 @@ def test_an_unwritable_cache_only_costs_time(
 )
 def test_money_keeps_what_a_small_cost_needs(amount: float, text: str) -> None:
     assert money(amount) == text
+
+
+def test_a_cancelled_job_that_reports_no_tokens_counts_at_its_estimate() -> None:
+    """Its times say how long it ran, but only reinforcement is billed by the hour: the money
+    a supervised job used is its estimate, and the budget stays priceable."""
+    priced = costing(MINI + "\nbudget: {max_cost: 10.0}")
+    job = JobRecord(
+        id="a",
+        status="cancelled",
+        created_at=1_000,
+        finished_at=4_600,
+        estimated_tokens=400_000,
+        estimated_cost=2.0,
+    )
+    assert priced.spent([trial(0, job=job, state=State.FAIL)]) == Spend(400_000, 2.0)

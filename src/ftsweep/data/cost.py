@@ -222,8 +222,11 @@ class Costing:
         job = trial.job
         if trial.origin != "ask" or (trial.state.finished and job.id is None):
             return Spend()
-        if job.trained_tokens is not None or _hours(job) is not None:
-            cost = self.actual(trial.params or {}, job)
+        hours = _hours(job) if self.sweep.method == "reinforcement" else None
+        if job.trained_tokens is not None or hours is not None:
+            cost = job.actual_cost
+            if cost is None:
+                cost = self.actual(trial.params or {}, job)
             tokens = job.trained_tokens
             if tokens is None:  # a reinforcement job reports hours, not always tokens
                 made = self.trial_estimate(trial)
