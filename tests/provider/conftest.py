@@ -112,8 +112,23 @@ def open_study(path: Path) -> SweepStudy:
     return SweepStudy(load_sweep(path))
 
 
+_OPENED: list[ServiceBackend] = []
+
+
 def backend_of(study: SweepStudy, provider: str | None = None) -> ServiceBackend:
-    return connect(study.sweep.spec.service, provider, retry=FAST)  # type: ignore[arg-type]
+    """The sweep's backend, closed after the test (`_close_backends`)."""
+    backend = connect(study.sweep.spec.service, provider, retry=FAST)  # type: ignore[arg-type]
+    _OPENED.append(backend)
+    return backend
+
+
+@pytest.fixture(autouse=True)
+def _close_backends() -> Iterator[None]:
+    """Every backend a test opened is closed when it ends: an open socket left to the garbage
+    collector is a ResourceWarning, which fails whichever test is running when it comes."""
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
 
 
 def jobs_per_trial(service: StandIn) -> Counter[str]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ftsweep.cli.progress import file_progress
+from ftsweep.cli.progress import counted_costing
 from ftsweep.errors import OutputError, SweepFileError
 from ftsweep.io import atomic_output
 from ftsweep.sweep.load import load_sweep
@@ -106,7 +106,6 @@ def _totals(sweep: Sweep, limit: int | None, shown: PlanCosts) -> str | None:
 
 def _plan_costs(sweep: Sweep, prices: Path | None) -> PlanCosts | None:
     """The plan's pricing when its training file is local (else nothing can be estimated)."""
-    from ftsweep.data.cost import costing_for
     from ftsweep.data.planned import PlanCosts
     from ftsweep.data.sizes import local_data
 
@@ -119,5 +118,4 @@ def _plan_costs(sweep: Sweep, prices: Path | None) -> PlanCosts | None:
                 err=True,
             )
         return None
-    with file_progress(path.stat().st_size, f"counting tokens in {path.name}") as progress:
-        return PlanCosts(costing_for(sweep, prices, progress=progress))
+    return PlanCosts(counted_costing(sweep, prices))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
+from ftsweep.cli.progress import counted_costing
 from ftsweep.errors import DamagedStudyError, OutputError
 from ftsweep.io import atomic_output
 from ftsweep.study import (
@@ -48,24 +49,16 @@ def opened_study(
     with the training data's size too, to estimate the trials it hands out, keep them within
     the budget and price the `cost` objective."""
     sweep = load_sweep(path)
-    costing = _costing(sweep, prices) if priced or sweep.costs else _prices_only(sweep, prices)
+    if priced or sweep.costs:
+        costing = counted_costing(sweep, prices)
+    else:
+        costing = _prices_only(sweep, prices)
     try:
         with SweepStudy(sweep, storage, costing) as study:
             yield study
     except DamagedStudyError as exc:  # the way out names this sweep and its storage option
         where = f"{path} --storage {storage}" if storage else str(path)
         raise exc.naming(where) from None
-
-
-def _costing(sweep: Sweep, prices: Path | None) -> Costing:
-    from ftsweep.cli.progress import file_progress
-    from ftsweep.data.cost import costing_for
-    from ftsweep.data.sizes import local_data
-
-    path = local_data(sweep)
-    size = path.stat().st_size if path is not None else 0
-    with file_progress(size, f"counting tokens in {path.name if path else ''}") as progress:
-        return costing_for(sweep, prices, progress=progress)
 
 
 #: The exit code of an `ask` that handed out nothing (max_trials reached, space used up).

@@ -8,9 +8,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["file_progress"]
+if TYPE_CHECKING:
+    from ftsweep.data.cost import Costing
+    from ftsweep.sweep.load import Sweep
+
+__all__ = ["counted_costing", "file_progress"]
 
 
 @contextlib.contextmanager
@@ -44,3 +49,16 @@ def file_progress(total: int, label: str) -> Iterator[Callable[[int], None] | No
     finally:
         if bar:
             bar[0].stop()
+
+
+def counted_costing(sweep: Sweep, prices: Path | None) -> Costing:
+    """The sweep's costing, its training file counted (when the cache cannot answer) under a
+    progress bar on a terminal."""
+    from ftsweep.data.cost import costing_for
+    from ftsweep.data.sizes import local_data
+
+    path = local_data(sweep)
+    size = path.stat().st_size if path is not None else 0
+    label = f"counting tokens in {path.name}" if path is not None else "counting tokens"
+    with file_progress(size, label) as progress:
+        return costing_for(sweep, prices, progress=progress)

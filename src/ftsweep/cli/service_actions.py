@@ -36,10 +36,16 @@ def _say(line: str) -> None:
     typer.echo(line, err=True)
 
 
-def _backend(study: SweepStudy, provider: Provider | None) -> Backend:
+@contextlib.contextmanager
+def _backend(study: SweepStudy, provider: Provider | None) -> Iterator[Backend]:
+    """The sweep's backend, closed when the command is done with it."""
     from ftsweep.provider.connect import connect
 
-    return connect(study.sweep.spec.service, provider)
+    backend = connect(study.sweep.spec.service, provider)
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 @contextlib.contextmanager
@@ -67,8 +73,7 @@ def submit_command(
     from ftsweep.provider.submit import submit
 
     opened = opened_study(path, storage, priced=True, prices=prices)
-    with opened as study, _interruptible(study.name):
-        backend = _backend(study, provider)
+    with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
         report = submit(study, backend, count=n, batch=batch, parallel=parallel, say=_say)
     _print_submit(study.name, report)
     if report.refused:
@@ -103,8 +108,8 @@ def sync_command(
 ) -> None:
     from ftsweep.provider.sync import sync, watch
 
-    with opened_study(path, storage) as study, _interruptible(study.name):
-        backend = _backend(study, provider)
+    opened = opened_study(path, storage)
+    with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
         pause = interval or study.sweep.spec.service.poll_interval
         with _view(study) as show:
             if wait:
@@ -134,8 +139,8 @@ def cancel_command(
 
     if bool(keys) == all_:
         raise StudyError("name the trials whose jobs to cancel, or give --all (not both)")
-    with opened_study(path, storage) as study:
-        report = cancel(study, _backend(study, provider), keys)
+    with opened_study(path, storage) as study, _backend(study, provider) as backend:
+        report = cancel(study, backend, keys)
     for key, job_id, status in report.cancelled:
         _say(f"{key}: {job_id} {status}")
     for key in report.not_running:
@@ -157,8 +162,7 @@ def run_command(
     from ftsweep.provider.run import run
 
     opened = opened_study(path, storage, priced=True, prices=prices)
-    with opened as study, _interruptible(study.name):
-        backend = _backend(study, provider)
+    with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
         pause = interval or study.sweep.spec.service.poll_interval
         with _view(study) as show:
             report = run(

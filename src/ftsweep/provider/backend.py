@@ -64,6 +64,10 @@ class Backend(Protocol):
         adds its own."""
         ...
 
+    def close(self) -> None:
+        """Release what the backend holds open (connections); it is not used after."""
+        ...
+
     #: Whether jobs carry `metadata` there (Azure's dated API keeps none: jobs are found by
     #: their suffix instead, so the suffix must name the trial).
     keeps_metadata: bool

@@ -86,6 +86,11 @@ class ServiceBackend:
     def describe(self) -> str:
         return f"{self.dialect} at {self.where}"
 
+    def close(self) -> None:
+        """Close the client's connections (left to the garbage collector, each open socket
+        would be a ResourceWarning)."""
+        self.client.close()
+
     # -- files ------------------------------------------------------------------------------
 
     def upload(self, path: Path) -> UploadedFile:
