@@ -10,7 +10,7 @@ point; the trials are written whole, in one `TrialStore.apply`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,8 @@ from ftsweep.sweep.spec import MAX_TRIALS
 from ftsweep.sweep.strategies import STATIC, sequence
 
 if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
+
     from ftsweep.data.cost import Costing, Estimate
     from ftsweep.study.store.storage import StorageLocation
     from ftsweep.sweep.load import Sweep
@@ -50,9 +52,17 @@ class SweepStudy:
     """The study of one sweep, in the storage `storage` names (or the default)."""
 
     def __init__(
-        self, sweep: Sweep, storage: str | None = None, costing: Costing | None = None
+        self,
+        sweep: Sweep,
+        storage: str | None = None,
+        costing: Costing | None = None,
+        *,
+        sampler: Callable[[int], BaseSampler] | None = None,
     ) -> None:
         self.sweep = sweep
+        #: Makes the sampler of an adaptive strategy from a seed, in place of ftsweep's own
+        #: search (its startup design and baseline included): plain Optuna, for comparisons.
+        self.sampler = sampler
         self.store = TrialStore(sweep, storage)
         self.renderer = JobRenderer(sweep)
         #: Prices the trials `ask` hands out, and keeps them within the sweep's budget.
@@ -198,7 +208,7 @@ class SweepStudy:
         if n == 0 or (self.sweep.space.size is not None and len(seen) >= self.sweep.space.size):
             return []  # every configuration has been tried: nothing to propose
         seed = (self.sweep.spec.seed + len(live)) % 2**32  # a new seed per batch
-        proposer = Proposer(self.store, live, seed)
+        proposer = Proposer(self.store, live, seed, self.sampler)
         creates: list[Create] = []
         for _ in range(n):
             proposal = proposer.propose(seen)

@@ -16,7 +16,7 @@ from ftsweep.errors import PlanError, Problem, SweepFileError
 from ftsweep.sweep.document import Positions, parse_document, read_document
 from ftsweep.sweep.parse import RANGE_KEYS, parse_space
 from ftsweep.sweep.space import Space
-from ftsweep.sweep.spec import COST_METRIC, SECRET_FIELDS, Objective, SweepSpec
+from ftsweep.sweep.spec import COST_METRIC, KNOWN_METRICS, SECRET_FIELDS, Objective, SweepSpec
 from ftsweep.sweep.templates import check_suffix_and_metadata
 
 if TYPE_CHECKING:
@@ -160,8 +160,25 @@ def _cross_checks(
         rule = "is the training file: a validation loss on the training data means nothing"
         problems.append(Problem(("validation_file",), rule, data["validation_file"]))
     if spec is not None:
-        problems += _repeated_metrics(spec)
+        problems += [*_repeated_metrics(spec), *_prune_checks(spec)]
     return problems + _space_checks(data, spec, space)
+
+
+def _prune_checks(spec: SweepSpec) -> list[Problem]:
+    """Pruning judges one metric that improves one known way, in a single-objective sweep."""
+    if spec.prune is None:
+        return []
+    if len(spec.objectives) > 1:
+        rule = "pruning needs a single objective (Optuna's pruners judge one value per step)"
+        return [Problem(("prune",), rule)]
+    metric = spec.prune.metric
+    if metric is not None and metric not in KNOWN_METRICS and metric != spec.objectives[0].metric:
+        known = ", ".join(m for m in KNOWN_METRICS if m not in ("trained_tokens", "cost"))
+        rule = f"must be the objective's metric or one whose direction is known: {known}"
+        return [Problem(("prune", "metric"), rule, metric)]
+    if metric in ("trained_tokens", COST_METRIC):
+        return [Problem(("prune", "metric"), "is no per-step metric", metric)]
+    return []
 
 
 def _space_checks(

@@ -35,6 +35,8 @@ __all__ = [
     "JobTemplate",
     "Objective",
     "Price",
+    "Prune",
+    "Search",
     "Service",
     "StrategyName",
     "SweepSpec",
@@ -90,6 +92,19 @@ def _between(low: int, high: int, why: str) -> AfterValidator:
         if not low <= value <= high:
             raise ValueError(f"must be an integer from {low} to {high}{why}")
         return value
+
+    return AfterValidator(check)
+
+
+def _auto_or_count(low: int, high: int) -> AfterValidator:
+    """`auto`, or a whole number from low to high: one error either way, not one per type."""
+
+    def check(value: Any) -> int | str:
+        if value == "auto":
+            return "auto"
+        if type(value) is int and low <= value <= high:
+            return value
+        raise ValueError(f"must be auto or an integer from {low} to {high:,}")
 
     return AfterValidator(check)
 
@@ -202,6 +217,55 @@ class Budget(_Strict):
         return self
 
 
+class Search(_Strict):
+    """The few knobs of the adaptive strategies (tpe, gp, cmaes, nsga2); static ones ignore them.
+
+    - `startup_trials`: how many trials explore before the sampler's model chooses: `auto`
+      sizes it to `max_trials` and the number of dimensions (`ftsweep.study.search`); the
+      baseline and imported or warm-start trials count towards it.
+    - `design`: how the exploring trials are spread: a scrambled Sobol sequence or a Latin
+      hypercube over the encoded space ("auto" and sub-spaces included), or independent random
+      draws (`random`, Optuna's own way).
+    - `baseline`: the first trial is the all-"auto" configuration (what the service picks when
+      nothing is set), where the space has one.
+    - `candidates`: how many candidates TPE weighs for each proposal (Optuna's
+      `n_ei_candidates`).
+    - `warm_start`: other sweeps to learn from: a sweep file (relative to this one) or the name
+      of a study in this sweep's storage. Their finished trials inform the sampler on the
+      dimensions the spaces share; they are not trials of this sweep and cost no budget.
+    """
+
+    startup_trials: Annotated[Any, _auto_or_count(0, MAX_TRIALS)] = "auto"
+    design: Literal["sobol", "latin", "random"] = "sobol"
+    baseline: bool = True
+    candidates: Annotated[StrictInt, _between(1, 10_000, "")] | None = None
+    warm_start: tuple[NonEmpty, ...] = ()
+
+
+class Prune(_Strict):
+    """Early stopping of running jobs whose intermediate metric is hopeless (`sync --prune`,
+    `run`): Optuna's median, percentile or successive-halving pruner over the metric each job
+    reports step by step.
+
+    - `rule`: `median` (worse than the median of the others at the same point), `percentile`
+      (worse than `percentile` of them) or `halving` (successive halving).
+    - `metric`: the per-step metric judged; by default the objective's.
+    - `startup_trials`: trials that must have reported before any job is pruned.
+    - `warmup_steps`: how far a job runs before it may be pruned.
+    - `min_trials`: how many other trials must have a value at a point to compare with.
+    - `min_steps`, `reduction_factor`: successive halving's minimum resource and rate.
+    """
+
+    rule: Literal["median", "percentile", "halving"] = "median"
+    metric: NonEmpty | None = None
+    percentile: Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)] = 25.0
+    startup_trials: Annotated[StrictInt, _between(0, MAX_TRIALS, "")] = 4
+    warmup_steps: Annotated[StrictInt, Field(ge=0)] = 0
+    min_trials: Annotated[StrictInt, Field(ge=1)] = 1
+    min_steps: Annotated[Any, _auto_or_count(1, MAX_TRIALS)] = "auto"
+    reduction_factor: Annotated[StrictInt, Field(ge=2, le=100)] = 3
+
+
 class SweepSpec(_Strict):
     """A sweep file, field by field (the space still raw)."""
 
@@ -230,6 +294,8 @@ class SweepSpec(_Strict):
     prices: dict[NonEmpty, Price] = Field(default_factory=dict)
     budget: Budget | None = None
     tokenizer: TokenizerName | None = None
+    search: Search = Field(default_factory=Search)
+    prune: Prune | None = None
     grader: Any = None  # checked by ftsweep.sweep.load, which builds grader models only if needed
     response_format: Any = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ftsweep.errors import StudyError
@@ -80,10 +80,17 @@ class Proposer:
     a row, the first unseen point of the seeded random sequence is taken instead.
     """
 
-    def __init__(self, store: TrialStore, live: Sequence[TrialRecord], seed: int) -> None:
+    def __init__(
+        self,
+        store: TrialStore,
+        live: Sequence[TrialRecord],
+        seed: int,
+        sampler: Callable[[int], BaseSampler] | None = None,
+    ) -> None:
         sweep = store.sweep
         self.sweep, self.encoding = sweep, store.encoding
-        self._scratch = scratch_study(sweep, make_sampler(sweep.strategy, seed))
+        made = sampler(seed) if sampler is not None else make_sampler(sweep.strategy, seed)
+        self._scratch = scratch_study(sweep, made)
         self._scratch.add_trials(store.optuna_trials(live))
 
     def propose(self, seen: set[ConfigKey]) -> tuple[Params, dict[str, Any]] | None:
