@@ -33,7 +33,7 @@ def test_a_valid_file_loads(load: Load, write_sweep: Callable[..., Path]) -> Non
     sweep = load(text)
     assert sweep.name == "t" and sweep.method == "dpo"
     assert sweep.file == str(write_sweep(text))
-    assert sweep.strategy == "tpe"
+    assert sweep.strategy == "bayes"
     assert sweep.plan_size == 12
     assert sweep.spec.model == MODEL and sweep.spec.seed == 7
     (objective,) = sweep.objectives
@@ -826,10 +826,16 @@ def test_toml_and_json_problems_have_paths_but_no_lines(load: Load) -> None:
 
 
 def test_strategy_defaults() -> None:
+    """Grid where it can cover the space, ftsweep's bayes otherwise: a grid stopped by
+    max_trials would try only the first values of its last dimensions."""
     assert loads_sweep(sweep_yaml(space="  n_epochs: [1, 2]\n")).strategy == "grid"
+    covered = sweep_yaml(space="  n_epochs: [1, 2]\n", rest="max_trials: 2\n")
+    assert loads_sweep(covered).strategy == "grid"
+    cut = sweep_yaml(space="  n_epochs: [1, 2, 3]\n", rest="max_trials: 2\n")
+    assert loads_sweep(cut).strategy == "bayes"
     assert (
         loads_sweep(sweep_yaml(space="  learning_rate_multiplier: {low: 0.1, high: 2}\n")).strategy
-        == "tpe"
+        == "bayes"
     )
     assert loads_sweep(sweep_yaml(rest="strategy: sobol\n")).strategy == "sobol"
 

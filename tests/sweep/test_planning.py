@@ -76,12 +76,12 @@ def test_adaptive_strategies_preview_seeded_random_points() -> None:
         "seed: 5\nmax_trials: 10\n",
     )
     tpe = loads_sweep(text)
-    assert tpe.strategy == "tpe"
+    assert tpe.strategy == "bayes"
     planned = plan(tpe)
     assert planned.adaptive
     expected = list(itertools.islice(sequence(tpe.space, "random", 5, 0), 10))
     assert [t.params for t in planned] == expected
-    for strategy in ("gp", "cmaes", "nsga2"):
+    for strategy in ("tpe", "gp", "cmaes", "nsga2"):
         other = loads_sweep(text + f"strategy: {strategy}\n")
         assert [t.params for t in plan(other)] == expected
     random = loads_sweep(text + "strategy: random\n")

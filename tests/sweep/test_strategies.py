@@ -77,7 +77,7 @@ def take(space: Space, strategy: str, seed: int, n: int, start: int = 0) -> list
 
 def test_strategy_names() -> None:
     assert STATIC == ("grid", "random", "sobol")
-    assert ADAPTIVE == ("tpe", "gp", "cmaes", "nsga2")
+    assert ADAPTIVE == ("bayes", "tpe", "gp", "cmaes", "nsga2")
     assert STRATEGIES == STATIC + ADAPTIVE
 
 

@@ -49,10 +49,14 @@ class Sweep:
 
     @property
     def strategy(self) -> str:
-        """The file's strategy; by default grid on a finite space, tpe otherwise."""
+        """The file's strategy; by default grid on a finite space that `max_trials` lets it
+        cover, bayes otherwise."""
         if self.spec.strategy is not None:
             return self.spec.strategy
-        return "grid" if self.space.finite else "tpe"
+        size, limit = self.space.size, self.spec.max_trials
+        if size is not None and (limit is None or limit >= size):
+            return "grid"
+        return "bayes"
 
     @cached_property
     def objectives(self) -> tuple[Objective, ...]:

@@ -42,7 +42,7 @@ __all__ = [
     "SweepSpec",
 ]
 
-StrategyName = Literal["grid", "random", "sobol", "tpe", "gp", "cmaes", "nsga2"]
+StrategyName = Literal["grid", "random", "sobol", "bayes", "tpe", "gp", "cmaes", "nsga2"]
 Direction = Literal["minimize", "maximize"]
 
 #: Metrics a finished job reports (API_FACTS section 7), with the direction that improves them.

@@ -114,6 +114,7 @@ class TrialStore:
 
     def __init__(self, sweep: Sweep, storage: str | None = None) -> None:
         self.sweep = sweep
+        self.requested = storage  # as given: the sweeps this one warm-starts from open the same
         self.location: StorageLocation = resolve_storage(sweep.file, storage)
         self.encoding = Encoding(sweep.space)
         self._study_id = -1  # the last load's
