@@ -260,12 +260,16 @@ def grid_scenario(tmp_path: Path, storage: str | None, opened: list[SweepStudy])
 
 
 def tpe_scenario(
-    tmp_path: Path, storage: str | None, opened: list[SweepStudy], rounds: int = 3
+    tmp_path: Path,
+    storage: str | None,
+    opened: list[SweepStudy],
+    rounds: int = 3,
+    strategy: str = "tpe",
 ) -> None:
-    """TPE on a 60-configuration space: 4 processes ask `rounds` x 3 and tell each batch at
-    once; every configuration handed out is distinct (TPE soon proposes ones already taken),
-    and every tell is kept."""
-    path = write_sweep(tmp_path, name="tpe60", strategy="tpe")
+    """TPE (or bayes) on a 60-configuration space: 4 processes ask `rounds` x 3 and tell each
+    batch at once; every configuration handed out is distinct (the sampler soon proposes ones
+    already taken), and every tell is kept."""
+    path = write_sweep(tmp_path, name="tpe60", strategy=strategy)
     ops = [("ask", 3)] * rounds
     specs = [{"sweep": str(path), "storage": storage, "ops": ops, "tell_back": True}] * WORKERS
     reports = run_workers(specs, tmp_path)
@@ -340,10 +344,11 @@ def test_concurrent_grid_asks_hand_out_every_point_once(
     assert (tmp_path / ".ftsweep" / "journal.log").is_file()
 
 
+@pytest.mark.parametrize("strategy", ["tpe", "bayes"])
 def test_concurrent_tpe_asks_and_tells_give_distinct_configurations(
-    tmp_path: Path, opened: list[SweepStudy]
+    tmp_path: Path, opened: list[SweepStudy], strategy: str
 ) -> None:
-    tpe_scenario(tmp_path, None, opened)
+    tpe_scenario(tmp_path, None, opened, strategy=strategy)
 
 
 def test_concurrent_asks_respect_max_trials(tmp_path: Path, opened: list[SweepStudy]) -> None:

@@ -26,6 +26,7 @@ from ftsweep.study.store.encoding import Encoding
 from ftsweep.sweep.space import ConfigKey, Params, configuration_key
 
 if TYPE_CHECKING:
+    import numpy as np
     from optuna.distributions import BaseDistribution
 
     from ftsweep.study.gp import GaussianProcess
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Bayes"]
 
-_RANDOM = 768  # random candidates per proposal round
-_LOCAL = 96  # candidates around each of the best trials
+_RANDOM = 512  # random candidates per proposal round
+_LOCAL = 64  # candidates around each of the best trials
 _BEST = 5
 _STEP = 0.08  # the size of a local step, in a feature's [0, 1]
 _FLIP = 0.15  # the chance a local step changes a choice
@@ -142,6 +143,7 @@ class Bayes:
         told, running, bad = self._told(live, sign)
         told += [(dict(p), sign * v) for p, v in warm]
         self.model: GaussianProcess | None = None
+        self._pool: tuple[list[Params], np.ndarray] | None = None
         if len(told) >= 2:
             self._fit(told, bad)
             self._believe([self.encoding.encode(p) for p in running])
@@ -196,21 +198,26 @@ class Bayes:
         import numpy as np
 
         from ftsweep.study.gp import expected_improvement
-        from ftsweep.study.store.samplers import rounded
 
         if self.model is None:
             return None
-        candidates = self._candidates(seen)
-        if not candidates:
+        if self._pool is None:
+            self._pool = self._candidates(seen)
+        params, rows = self._pool
+        open_ = [i for i, p in enumerate(params) if configuration_key(p) not in seen]
+        if not open_:
             return None
-        x = np.array([self._row(self.encoding.encode(p)) for p in candidates])
-        mean, sd = self.model.predict(x)
+        mean, sd = self.model.predict(rows[open_])
         gain = expected_improvement(mean, sd, self._incumbent)
-        chosen = rounded(self.sweep.space, candidates[int(np.argmax(gain))])
-        self._believe([self.encoding.encode(chosen)])
-        return chosen
+        index = open_[int(np.argmax(gain))]
+        self.model.believe(rows[index : index + 1])
+        return params[index]
 
-    def _candidates(self, seen: set[ConfigKey]) -> list[Params]:
+    def _candidates(self, seen: set[ConfigKey]) -> tuple[list[Params], np.ndarray]:
+        """Random points and small steps around the best trials, each once, with their
+        feature rows: made once per ask, since each decode and encode is Python work."""
+        import numpy as np
+
         from ftsweep.study.store.samplers import rounded
 
         full = [self._full({}) for _ in range(_RANDOM)]
@@ -219,13 +226,15 @@ class Bayes:
         found: dict[ConfigKey, Params] = {}
         for encoded in full:
             try:
-                params = rounded(self.sweep.space, self.encoding.decode(encoded))
+                point = rounded(self.sweep.space, self.encoding.decode(encoded))
             except (KeyError, ValueError, IndexError, TypeError):
                 continue
-            key = configuration_key(params)
-            if key not in seen and self.sweep.space.contains(params):
-                found.setdefault(key, params)
-        return list(found.values())
+            key = configuration_key(point)
+            if key not in seen and key not in found and self.sweep.space.contains(point):
+                found[key] = point
+        points = list(found.values())
+        rows = np.array([self._row(self.encoding.encode(p)) for p in points])
+        return points, rows.reshape(len(points), -1)
 
     def _full(self, encoded: Mapping[str, Any], *, local: bool = False) -> dict[str, Any]:
         """Every parameter set: a random point, or a small step from `encoded`."""
