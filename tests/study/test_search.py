@@ -13,9 +13,9 @@ from ftsweep.api.hyperparameters import AUTO
 from ftsweep.errors import StudyError
 from ftsweep.study import SweepStudy, tell
 from ftsweep.study.rows import Result
-from ftsweep.study.search import baseline, startup_trials
 from ftsweep.sweep import load_sweep, loads_sweep
 from ftsweep.sweep.space import Params, configuration_key
+from ftsweep.sweep.start import baseline, startup_trials
 
 SFT = """name: {name}
 method: supervised

@@ -217,7 +217,13 @@ def _caption(plan: Plan, total: int | None) -> str:
     shown = f"{len(plan):,} of {total:,}" if total is not None else f"the first {len(plan):,}"
     text = f"{shown} trials · {sweep.strategy}, seed {sweep.spec.seed}"
     if plan.adaptive:
-        text += f" · {sweep.strategy} chooses values at ask time: these are random examples"
+        start = len(plan.opening)
+        text += (
+            f" · the first {start} are its start on a new study; {sweep.strategy} chooses the"
+            " others at ask time (random examples shown)"
+            if start
+            else f" · {sweep.strategy} chooses values at ask time: these are random examples"
+        )
     return text
 
 

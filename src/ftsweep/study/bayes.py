@@ -1,6 +1,6 @@
 """The `bayes` strategy: Bayesian optimisation with a Gaussian process (`ftsweep.study.gp`).
 
-After the start-up (`ftsweep.study.search`), each proposal maximises expected improvement under
+After the start-up (`ftsweep.sweep.start`), each proposal maximises expected improvement under
 a GP fitted to every told trial. What it works on is the study's own encoding of the space
 (`ftsweep.study.store.encoding`), so "auto", choices, zips and sub-spaces need nothing of their
 own: each parameter is a feature in [0, 1] (a number on its log or linear scale; "auto" a 0/1
@@ -140,39 +140,54 @@ class Bayes:
         self.features = [_Feature(n, d) for n, d in encoding.distributions().items()]
         self.rng = random.Random(f"ftsweep-bayes:{seed}")
         sign = -1.0 if sweep.objectives[0].direction == "maximize" else 1.0
-        told, running, bad = self._told(live, sign)
+        told, running, pruned, failed = self._told(live, sign)
         told += [(dict(p), sign * v) for p, v in warm]
         self.model: GaussianProcess | None = None
+        self._failing: GaussianProcess | None = None
         self._pool: tuple[list[Params], np.ndarray] | None = None
         if len(told) >= 2:
-            self._fit(told, bad)
+            self._fit(told, pruned, failed)
             self._believe([self.encoding.encode(p) for p in running])
 
-    def _told(
-        self, live: Sequence[TrialRecord], sign: float
-    ) -> tuple[list[tuple[dict[str, Any], float]], list[Params], list[dict[str, Any]]]:
+    def _told(self, live: Sequence[TrialRecord], sign: float) -> tuple[
+        list[tuple[dict[str, Any], float]], list[Params], list[dict[str, Any]], list[dict[str, Any]]
+    ]:
         from ftsweep.study.records import State
 
-        told, running, bad = [], [], []
+        told, running, pruned, failed = [], [], [], []
         for trial in live:
             if trial.params is None:
                 continue
             encoded = self.encoding.encode(trial.params)
             if trial.state == State.COMPLETE and trial.values:
                 told.append((encoded, sign * trial.values[0]))
-            elif trial.state in (State.FAIL, State.PRUNED):
-                bad.append(encoded)
+            elif trial.state == State.PRUNED:
+                pruned.append(encoded)
+            elif trial.state == State.FAIL:
+                failed.append(encoded)
             else:
                 running.append(trial.params)
-        return told, running, bad
+        return told, running, pruned, failed
 
-    def _fit(self, told: list[tuple[dict[str, Any], float]], bad: list[dict[str, Any]]) -> None:
+    def _fit(
+        self,
+        told: list[tuple[dict[str, Any], float]],
+        pruned: list[dict[str, Any]],
+        failed: list[dict[str, Any]],
+    ) -> None:
+        """The value model, over the told trials and the pruned ones (as the worst told: they
+        were judged hopeless), and the failure model, over every finished trial (1 where the job
+        failed): expected improvement is weighed by the chance that a job succeeds."""
         import numpy as np
 
         from ftsweep.study.gp import GaussianProcess
 
         worst = max(v for _, v in told)
-        rows = told + [(encoded, worst) for encoded in bad]
+        if failed:
+            done = [e for e, _ in told] + pruned + failed
+            flags = np.r_[np.zeros(len(done) - len(failed)), np.ones(len(failed))]
+            self._failing = GaussianProcess(np.array([self._row(e) for e in done]), flags)
+        rows = told + [(encoded, worst) for encoded in pruned]
         if len(rows) > _MOST:  # the best half and the latest half of what fits
             best = sorted(range(len(rows)), key=lambda i: rows[i][1])[: _MOST // 2]
             latest = range(len(rows) - _MOST // 2, len(rows))
@@ -209,6 +224,8 @@ class Bayes:
             return None
         mean, sd = self.model.predict(rows[open_])
         gain = expected_improvement(mean, sd, self._incumbent)
+        if self._failing is not None:
+            gain = gain * (1.0 - np.clip(self._failing.predict(rows[open_])[0], 0.0, 1.0))
         index = open_[int(np.argmax(gain))]
         self.model.believe(rows[index : index + 1])
         return params[index]
@@ -218,7 +235,7 @@ class Bayes:
         feature rows: made once per ask, since each decode and encode is Python work."""
         import numpy as np
 
-        from ftsweep.study.store.samplers import rounded
+        from ftsweep.sweep.start import rounded
 
         full = [self._full({}) for _ in range(_RANDOM)]
         for encoded in self._best:

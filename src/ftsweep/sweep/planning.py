@@ -6,12 +6,14 @@ import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ftsweep.errors import PlanError
 from ftsweep.sweep.jobs import JobRenderer
 from ftsweep.sweep.load import Sweep
-from ftsweep.sweep.space import Params
+from ftsweep.sweep.space import Params, configuration_key
+from ftsweep.sweep.start import opening
 from ftsweep.sweep.strategies import ADAPTIVE, sequence
 
 __all__ = ["Plan", "Trial", "plan"]
@@ -40,14 +42,28 @@ class Plan:
 
     @property
     def adaptive(self) -> bool:
-        """Whether the strategy chooses values at ask time, so that the plan only illustrates the
-        space with seeded random points (not the values `ask` will hand out)."""
+        """Whether the strategy chooses values at ask time: the plan shows its start exactly (what
+        `ask` hands out first on a new study), then illustrates the space with seeded random
+        points (not the values `ask` will hand out)."""
         return self.sweep.strategy in ADAPTIVE
+
+    @cached_property
+    def opening(self) -> list[Params]:
+        """The start of an adaptive strategy, exactly; empty for a static one."""
+        return list(opening(self.sweep)) if self.adaptive else []
 
     def items(self) -> Iterator[tuple[int, Params]]:
         """(trial number, hyperparameters) pairs, in order."""
-        strategy = "random" if self.adaptive else self.sweep.strategy
-        points = sequence(self.sweep.space, strategy, self.sweep.spec.seed, self.start)
+        space, seed = self.sweep.space, self.sweep.spec.seed
+        if not self.adaptive:
+            points = sequence(space, self.sweep.strategy, seed, self.start)
+        else:
+            start = self.opening
+            taken = {configuration_key(p) for p in start}
+            examples = (
+                p for p in sequence(space, "random", seed) if configuration_key(p) not in taken
+            )
+            points = itertools.islice(itertools.chain(start, examples), self.start, None)
         return zip(itertools.count(self.start), itertools.islice(points, self.count), strict=False)
 
     def __iter__(self) -> Iterator[Trial]:

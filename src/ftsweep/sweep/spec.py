@@ -221,7 +221,7 @@ class Search(_Strict):
     """The few knobs of the adaptive strategies (tpe, gp, cmaes, nsga2); static ones ignore them.
 
     - `startup_trials`: how many trials explore before the sampler's model chooses: `auto`
-      sizes it to `max_trials` and the number of dimensions (`ftsweep.study.search`); the
+      sizes it to `max_trials` and the number of dimensions (`ftsweep.sweep.start`); the
       baseline and imported or warm-start trials count towards it.
     - `design`: how the exploring trials are spread: a scrambled Sobol sequence or a Latin
       hypercube over the encoded space ("auto" and sub-spaces included), or independent random

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from ftsweep.errors import StudyError
 from ftsweep.study.bayes import Bayes
-from ftsweep.study.search import baseline, design, startup_trials
 from ftsweep.study.warm import warm_trials
-from ftsweep.sweep.dimensions import Dimension, FloatRange, Value
-from ftsweep.sweep.space import ConfigKey, Params, Space, configuration_key
+from ftsweep.sweep.space import ConfigKey, Params, configuration_key
 from ftsweep.sweep.spec import Search
+from ftsweep.sweep.start import DIGITS, baseline, design, rounded, startup_trials
 from ftsweep.sweep.strategies import sequence
 
 if TYPE_CHECKING:
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DIGITS", "Proposer", "make_sampler", "rounded", "scratch_study"]
 
-DIGITS = 3  # significant digits of a float an adaptive sampler chooses: 1.44, 0.0284
 _PROPOSALS = 10  # tries the sampler gets to propose an unseen configuration
 _FALLBACK_POINTS = 100_000  # points of the seeded sequence searched for an unseen one after that
 #: Every this many trials of a `bayes` sweep, one is the next design point instead of the model's:
@@ -38,7 +36,7 @@ _CANDIDATES = 24  # TPE's candidates per proposal (Optuna's n_ei_candidates) unl
 
 def make_sampler(strategy: str, seed: int, search: Search | None = None) -> BaseSampler:
     """The sampler of an adaptive strategy, seeded (a new seed per batch keeps batches apart).
-    ftsweep's own start (`ftsweep.study.search`) explores first, so the samplers' random
+    ftsweep's own start (`ftsweep.sweep.start`) explores first, so the samplers' random
     start-up is off where they have one."""
     import optuna
 
@@ -92,7 +90,7 @@ class Proposer:
     """Proposals of an adaptive strategy, learnt from the sweep's live trials.
 
     While the study holds fewer trials than the start-up needs, the proposals are the baseline
-    and the design points of `ftsweep.study.search`; then the sampler's. The sampler asks an
+    and the design points of `ftsweep.sweep.start`; then the sampler's. The sampler asks an
     in-memory copy of the study, so that only distinct proposals become trials of the real one:
     a duplicate costs no trial number. After `_PROPOSALS` duplicates in a row, the first unseen
     point of the seeded random sequence is taken instead. Every proposal joins the copy as a
@@ -137,7 +135,7 @@ class Proposer:
         """An unseen configuration, rounded as bodies show it, and the system attributes the
         sampler keeps its state in (CMA-ES, NSGA-II); None when none is left to find."""
         self._asked += 1
-        if self._bayes is not None and self._asked % _EXPLORE_EVERY == 0:
+        if self._bayes is not None and self._asked % _EXPLORE_EVERY == 0 and not self._closing:
             self._exploring = max(self._exploring, 1)  # a needle the model is sure is not there
         if self._bayes is not None and self._exploring <= 0:
             chosen = self._bayes.propose(seen)
@@ -155,6 +153,12 @@ class Proposer:
         points = sequence(self.sweep.space, "random", self.sweep.spec.seed)
         fallback = self._first_unseen(points, seen)
         return None if fallback is None else self._taken(fallback)
+
+    @property
+    def _closing(self) -> bool:
+        """In the last third of `max_trials`, only the best guesses are worth a job."""
+        limit = self.sweep.spec.max_trials
+        return limit is not None and self._asked > limit * 2 / 3
 
     def _sampled(self, seen: set[ConfigKey]) -> tuple[Params, dict[str, Any]] | None:
         """The sampler's proposal, unless it makes `_PROPOSALS` duplicates in a row."""
@@ -191,18 +195,3 @@ class Proposer:
             params=encoded,
             distributions={k: distributions[k] for k in encoded},
         )
-
-
-def rounded(space: Space, params: Params) -> Params:
-    """A sampler's continuous floats to `DIGITS` significant digits, as bodies show them."""
-    for sub in space.subspaces:
-        if sub.contains(params):
-            dims = sub.dimensions
-            return {name: _round(dims[name], value) for name, value in params.items()}
-    return params
-
-
-def _round(dimension: Dimension, value: Value) -> Value:
-    if isinstance(dimension, FloatRange) and dimension.points is None and isinstance(value, float):
-        return dimension.rounded(value, DIGITS)
-    return value

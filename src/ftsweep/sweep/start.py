@@ -1,4 +1,4 @@
-"""ftsweep's own search for the adaptive strategies: a start sized to the budget.
+"""The start of the adaptive strategies: the trials that explore before a model chooses.
 
 A fine-tuning sweep has 8 to 50 trials, so every exploring trial is a paid job. Before the
 sampler's model chooses, a sweep explores with
@@ -19,20 +19,32 @@ do the finished trials of the sweeps it warm-starts from. `bench/bench_search.py
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ftsweep.api.hyperparameters import AUTO
-from ftsweep.sweep.dimensions import FloatRange, IntRange, Value
-from ftsweep.sweep.space import Params, Space, SubSpace
+from ftsweep.sweep.dimensions import Dimension, FloatRange, IntRange, Value
+from ftsweep.sweep.space import ConfigKey, Params, Space, SubSpace, configuration_key
 
 if TYPE_CHECKING:
     import numpy as np
 
     from ftsweep.sweep.load import Sweep
 
-__all__ = ["AUTO_SHARE", "baseline", "design", "startup_trials", "varying"]
+__all__ = [
+    "AUTO_SHARE",
+    "DIGITS",
+    "baseline",
+    "design",
+    "opening",
+    "rounded",
+    "startup_trials",
+    "varying",
+]
+
+DIGITS = 3  # significant digits of a float an adaptive strategy chooses: 1.44, 0.0284
 
 #: The share of a continuous range's design points that are "auto" (the baseline already tries
 #: "auto" everywhere; a list of choices gives "auto" its share as one choice among them).
@@ -134,3 +146,36 @@ def _blocks(dimensions: int, kind: str, seed: int, first: int) -> Iterator[np.nd
         rng = np.random.default_rng(seed)
         while True:
             yield rng.random((_BLOCK, dimensions))
+
+
+def opening(sweep: Sweep, limit: int = 100_000) -> Iterator[Params]:
+    """The start a new study of `sweep` hands out: the baseline (unless turned off), then
+    unseen design points, `startup_trials` of them in all (what `plan` shows exactly)."""
+    search = sweep.spec.search
+    count = startup_trials(sweep)
+    first = [p for p in [baseline(sweep.space)] if p is not None and search.baseline]
+    seen: set[ConfigKey] = set()
+    points = itertools.chain(first, design(sweep.space, search.design, sweep.spec.seed, count))
+    for params in itertools.islice(points, limit):
+        if len(seen) == count or (sweep.space.size is not None and len(seen) == sweep.space.size):
+            return
+        params = rounded(sweep.space, params)
+        key = configuration_key(params)
+        if key not in seen:
+            seen.add(key)
+            yield params
+
+
+def rounded(space: Space, params: Params) -> Params:
+    """A strategy's continuous floats to `DIGITS` significant digits, as bodies show them."""
+    for sub in space.subspaces:
+        if sub.contains(params):
+            dims = sub.dimensions
+            return {name: _round(dims[name], value) for name, value in params.items()}
+    return params
+
+
+def _round(dimension: Dimension, value: Value) -> Value:
+    if isinstance(dimension, FloatRange) and dimension.points is None and isinstance(value, float):
+        return dimension.rounded(value, DIGITS)
+    return value
