@@ -1,8 +1,9 @@
 """Benchmark ftsweep's default search against Optuna's TPE defaults, random search and grid.
 
-    python bench/bench_search.py                  # the figures; under 10 minutes on 2 cores
+    python bench/bench_search.py                  # the figures: ~800 CPU seconds of work,
+                                                  # 7 minutes on 2 idle cores
     python bench/bench_search.py --quick          # every surface, 12 trials in batches of 4,
-                                                  # 2 seeds: checks the code runs (~1 minute)
+                                                  # 2 seeds: checks the code runs (seconds)
     python bench/bench_search.py --json out.json  # the results too, to compare defaults
     options: --seeds N (20), --jobs N (os.cpu_count())
 
@@ -36,14 +37,24 @@ Pruning: every configuration has a learning curve (`surfaces.trajectory`): a poi
 0.5 epochs and at each epoch end, x = examples seen, from the metric before training towards the
 metric a job of that many epochs would end at (so too many epochs dip, then rise), faster for a
 higher learning rate; points jitter (sd 0.004, 0.015 for rewards), so curves cross and ranks
-shift. ftsweep's default runs 24 trials in batches of 4 without pruning and with each rule of
-`ftsweep.sweep.spec.Prune` (median, percentile, halving, their defaults), on the same seeds. A
-batch's jobs train side by side: at each point (but the last) `ftsweep.study.pruning.judge` sees
-the job's curve so far and everyone else's (finished, pruned, and the batch's others so far). A
-pruned job stops: the tokens of the rest of its run are saved (tokens = examples seen x tokens
-per example). Pruned trials are told as failed (`runs._tell_pruned`). Reported: tokens saved
-against the unpruned run on the same seed (and within the pruned run), and the relative change
-of the final best true value (+ is worse), median and mean over surfaces and seeds.
+shift; a job that diverges improves briefly, then its loss climbs to 2 and it fails at the first
+report past 30% of its epochs. ftsweep's default runs 24 trials in batches of 4 without pruning
+and with each rule of `ftsweep.sweep.spec.Prune` with its defaults (median, percentile,
+halving), and the median rule with a warm-up of one epoch (`warmup_steps` = the surface's
+examples: the defaults prune on the first report, which mostly measures speed), on the same
+seeds. A batch's jobs train side by side: at each point (but the last)
+`ftsweep.study.pruning.judge` sees the job's curve so far and everyone else's (finished, pruned,
+and the batch's others so far). A pruned job stops: the tokens of the rest of its run are saved
+(tokens = examples seen x tokens per example). Pruned trials are told as failed
+(`runs._tell_pruned`). Reported: tokens saved against the unpruned run on the same seed (and
+within the pruned run), and the relative change of the final best true value (+ is worse),
+median and mean over surfaces and seeds; PASS needs saved >= 30% and both <= 1%.
+
+Printed: the surfaces (optimum, all-auto value, median random value, the share of random
+configurations within 1% and failing); per surface, budget and batch size each strategy's
+median and 90th-percentile regret and share of runs within 1%; the suite's median normalised
+regret per budget and batch size; ask time per trial; the headline ratios with their intervals
+and PASS/MISS; the pruning figures; the worker CPU seconds per strategy and the wall time.
 
 `ask -n 8`: a journal study (in a normal temp dir) of the default strategy on sft-sqrt-scaling,
 filled with 200 told trials by asking and telling batches of 8; `SweepStudy(...).ask(8)` on three
@@ -77,15 +88,15 @@ that takes it (`auto: true` on a range, or listed).
    sensitive to a too-high rate (collapse) more than a too-low one. Rewards are noisy (sd 0.02 on
    the reported value: a grader on a small validation set), so a run recommends by a noisy
    report. The space is listed, as such expensive sweeps are, so grid runs here. Optimum 0.731
-   (high, compute 4, lr 1.0, 2 epochs), auto 0.685.
+   (high, compute 4, lr 1.0, 2 epochs), auto 0.684.
 4. sft-sharp (supervised, 800 examples, a structured-output task; lr 0.05-10 log, epochs 1-10,
    batch auto/1/2/4/8). A sharp, narrow optimum: a broad bowl around 0.95 (best multiplier
    3.2 x sqrt(batch / 4)) with a narrow well down to 0.45 where the model locks onto the format,
    only within about +-20% of the best rate and near 6 epochs. No random configuration of 4,000
    is within 1%. Auto 0.909.
 5. sft-flat (supervised, 20,000 examples; lr 0.05-10 log, epochs 1-5, batch 1-256 log). Lots of
-   data makes the outcome insensitive: the loss moves by under 10% across the whole space, and a
-   third of random configurations are within 1% of the optimum (0.850). Auto (1 epoch by the
+   data makes the outcome insensitive: the loss moves by at most 14% across the whole space, and
+   a third of random configurations are within 1% of the optimum (0.850). Auto (1 epoch by the
    cookbook rule) 0.865: a search should not do worse than random here.
 6. sft-diverge (supervised, 2,500 examples; lr 0.05-10 log, batch 1-64 log, epochs 1-6). Jobs
    fail at high learning rates: a job diverges, and fails, above 2.5 x sqrt(batch / 8); the best

@@ -11,6 +11,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_search.py"
 HEADINGS = (
     "== surfaces",
     "== simple regret",
+    "== suite",
     "== ask time per trial",
     "== headline ratios",
     "== pruning",

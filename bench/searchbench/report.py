@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+import numpy as np
+
 from searchbench.runs import PRUNE_RULES, STRATEGIES
 from searchbench.stats import summary
 from searchbench.suite import PRUNE_BATCH, Results, ask_ms_per_trial, prune_figures
@@ -31,6 +33,7 @@ def print_all(results: Results) -> None:
     )
     surfaces_table(results)
     regret_table(results)
+    suite_table(results)
     ask_table(results)
     headline_table(results)
     pruning_table(results)
@@ -74,6 +77,19 @@ def regret_table(results: Results) -> None:
                     )
                     cells.append(f"{med:7.4f} {p90:7.4f} {share:4.0%}")
                 print(f"{surface.name:<18} {budget:>3} {batch:>2} | {' | '.join(cells)}")
+
+
+def suite_table(results: Results) -> None:
+    """The suite at a glance: median normalised regret over every surface and seed."""
+    s = results.settings
+    names = [x.name for x in SURFACES]
+    strategies = [x for x in STRATEGIES if x != "grid"]  # grid runs on the finite surface only
+    print("\n== suite: median normalised regret over every surface and seed (1 = a blind pick) ==")
+    print(f"{'n':>3} {'b':>2} " + "".join(f"{NAMES[x]:>17}" for x in strategies))
+    for budget in s.budgets:
+        for batch in s.batches:
+            row = [np.median(results.normalised(x, budget, batch, names)) for x in strategies]
+            print(f"{budget:>3} {batch:>2} " + "".join(f"{v:17.4f}" for v in row))
 
 
 def ask_table(results: Results) -> None:

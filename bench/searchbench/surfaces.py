@@ -228,16 +228,19 @@ def trajectory(surface: Surface, params: Params, seed: int, number: int) -> Traj
 
 
 def _failing(surface: Surface, marks: np.ndarray) -> Trajectory:
-    """A diverging job: a brief improvement, then the metric runs away until the job fails, at
-    the first report past 30% of its epochs."""
+    """A diverging job: a brief improvement, then the metric runs away (to a loss of 2, a
+    reward of 0.3) until the job fails, at the first report past 30% of its epochs."""
     stop = int(np.searchsorted(marks, 0.3 * marks[-1]))
     q = marks[: stop + 1] / marks[stop]
-    sign = 1.0 if surface.direction == "minimize" else -1.0
-    values = surface.start * (1 + sign * (0.6 * q**2 - 0.15))
+    if surface.direction == "minimize":
+        low = 0.85 * surface.start
+        values = low + (2.0 - low) * q**2
+    else:
+        high = 1.15 * surface.start
+        values = high + (0.3 - high) * q**2
     xs = (marks[: stop + 1] * surface.examples).tolist()
-    return Trajectory(
-        tuple(zip(xs, values.tolist(), strict=True)), True, surface.tokens_per_example
-    )
+    points = tuple(zip(xs, values.tolist(), strict=True))
+    return Trajectory(points, True, surface.tokens_per_example)
 
 
 def _rl(name: str, space: str, formula: Callable[[Columns], np.ndarray]) -> Surface:
