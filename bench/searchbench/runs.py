@@ -33,6 +33,7 @@ STRATEGIES = ("default", "tpe", "random", "grid")
 PREFIX_READ = ("tpe", "random", "grid")
 SHM = Path("/dev/shm")
 ASK_SURFACE = BY_NAME["sft-sqrt-scaling"]  # the study `ask -n 8` is timed on
+DIVERGED = "training diverged (loss is NaN)"  # the error a failed job is told with
 
 
 def _optuna_tpe(seed: int) -> Any:
@@ -181,8 +182,7 @@ def _evaluate(
         for a in batch
         for true in [surface.true_value(a.params)]
     ]
-    error = "training diverged (loss is NaN)"
-    tell(study, [_result(study, i, t.number, t.observed, error) for i, t in enumerate(trials)])
+    tell(study, [_result(study, i, t.number, t.observed, DIVERGED) for i, t in enumerate(trials)])
     return trials
 
 
@@ -249,8 +249,7 @@ def _finished(surface: Surface, seed: int, job: _Job) -> Trial:
 def _tell_outcomes(study: SweepStudy, done: Sequence[tuple[_Job, Trial]]) -> None:
     from ftsweep.study.feedback import tell
 
-    error = "training diverged (loss is NaN)"
-    rows = [_result(study, i, t.number, t.observed, error) for i, (_, t) in enumerate(done)]
+    rows = [_result(study, i, t.number, t.observed, DIVERGED) for i, (_, t) in enumerate(done)]
     if rows:
         tell(study, rows)
 
