@@ -1,7 +1,8 @@
 """Benchmark ftsweep's default search against Optuna's TPE defaults, random search and grid.
 
-    python bench/bench_search.py                  # the figures: ~800 CPU seconds of work,
-                                                  # 7 minutes on 2 idle cores
+    python bench/bench_search.py                  # the figures: ~800 s of worker CPU, so
+                                                  # ~7 minutes on 2 idle cores (12 to 16
+                                                  # measured on 2 cores shared with others)
     python bench/bench_search.py --quick          # every surface, 12 trials in batches of 4,
                                                   # 2 seeds: checks the code runs (seconds)
     python bench/bench_search.py --json out.json  # the results too, to compare defaults
