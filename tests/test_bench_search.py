@@ -14,6 +14,7 @@ HEADINGS = (
     "== suite",
     "== ask time per trial",
     "== headline ratios",
+    "== warm start",
     "== pruning",
     "wall time of the whole run",
 )

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from searchbench.runs import PRUNE_RULES, STRATEGIES
+from searchbench.runs import PRUNE_RULES, STRATEGIES, WARM, WARM_PRIOR
 from searchbench.stats import summary
-from searchbench.suite import PRUNE_BATCH, Results, ask_ms_per_trial, prune_figures
+from searchbench.suite import PRUNE_BATCH, WARM_BATCH, Results, ask_ms_per_trial, prune_figures
 from searchbench.surfaces import SURFACES
 
 HEADLINE_BATCH = 4
@@ -36,6 +36,7 @@ def print_all(results: Results) -> None:
     suite_table(results)
     ask_table(results)
     headline_table(results)
+    warm_table(results)
     pruning_table(results)
     checks_line(results)
     cpu = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(results.cpu.items(), key=lambda kv: -kv[1]))
@@ -161,6 +162,34 @@ def headline_table(results: Results) -> None:
 
 def _ratio(r: dict[str, Any]) -> str:
     return f"{r['point']:6.3f}x [{r['low']:.2f}, {r['high']:.2f}]"
+
+
+def warm_table(results: Results) -> None:
+    """The default started from an earlier sweep of the same problem, against it started cold."""
+    budgets = results.settings.warm_budgets
+    if not budgets:
+        return
+    print(
+        f"\n== warm start: ftsweep default after an earlier {WARM_PRIOR}-trial sweep of the same "
+        f"problem (another seed; search: {{warm_start: [...]}}), batches of {WARM_BATCH} =="
+    )
+    print("median normalised regret, cold -> warm, and warm / cold [interval]")
+    print(f"{'surface':<18}" + "".join(f"{f'{b} trials':>34}" for b in budgets))
+    for surface in SURFACES:
+        cells = []
+        for budget in budgets:
+            cold = statistics.median(
+                o.normalised for o in results.outcomes(surface.name, "default", budget, WARM_BATCH)
+            )
+            warm = statistics.median(
+                o.normalised for o in results.outcomes(surface.name, WARM, budget, WARM_BATCH)
+            )
+            r = results.warm_ratio(budget, [surface.name])
+            cells.append(f"{cold:7.3f} -> {warm:6.3f} {r.point:5.2f}x [{r.low:.2f}, {r.high:.2f}]")
+        print(f"{surface.name:<18}" + "".join(f"{c:>34}" for c in cells))
+    names = [x.name for x in SURFACES]
+    suite = "  ".join(f"{b} trials {results.warm_ratio(b, names).point:.2f}x" for b in budgets)
+    print(f"suite, warm / cold: {suite}")
 
 
 def pruning_table(results: Results) -> None:

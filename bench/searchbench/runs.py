@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from ftsweep.sweep.spec import Prune
 
 STRATEGIES = ("default", "tpe", "random", "grid")
+#: ftsweep's default warm-started from an earlier sweep of the same problem (another seed, 12
+#: trials, batches of 4, in the same storage: `search: {warm_start: [...]}`), at these budgets.
+WARM = "warm"
+WARM_BUDGETS = (12, 24)
+WARM_PRIOR = 12
 #: Strategies whose choices do not depend on max_trials: one run at the largest budget is read
 #: at every budget (its first k trials are those of a k-trial run). ftsweep's default is not one.
 PREFIX_READ = ("tpe", "random", "grid")
@@ -43,11 +48,12 @@ def _optuna_tpe(seed: int) -> Any:
 
 
 #: Each strategy as a sweep file's `strategy:` and the sampler hook `SweepStudy` takes.
-_HOW: dict[str, tuple[str, Callable[[int], Any] | None]] = {
-    "default": ("tpe", None),  # no `search:` section: whatever ftsweep's default search does
+_HOW: dict[str, tuple[str | None, Callable[[int], Any] | None]] = {
+    "default": (None, None),  # no `strategy:` and no `search:`: the sweep file's default
     "tpe": ("tpe", _optuna_tpe),  # Optuna's TPESampler() with its defaults
     "random": ("random", None),
     "grid": ("grid", None),
+    WARM: (None, None),
 }
 
 
@@ -118,12 +124,15 @@ def run(
 
     surface = BY_NAME[unit.surface]
     strategy, sampler = _HOW[unit.strategy]
-    sweep = loads_sweep(surface.sweep_text(strategy, unit.budget, unit.seed))
+    text = surface.sweep_text(strategy, unit.budget, unit.seed)
+    if unit.strategy == WARM:
+        text += f"search: {{warm_start: [{surface.name}-before]}}\n"
+    sweep = loads_sweep(text)
     start = time.process_time()
     trials: list[Trial] = []
     asking = 0.0
     history: list[Curve] = []
-    with _study(sweep, sampler) as study:
+    with _study(sweep, sampler, prior=unit.strategy == WARM) as study:
         while True:
             t0 = time.perf_counter()
             batch = study.ask(unit.batch)
@@ -140,16 +149,35 @@ def run(
 
 
 @contextlib.contextmanager
-def _study(sweep: Any, sampler: Callable[[int], Any] | None) -> Iterator[SweepStudy]:
+def _study(
+    sweep: Any, sampler: Callable[[int], Any] | None, *, prior: bool = False
+) -> Iterator[SweepStudy]:
+    """The run's study in a fresh journal; with `prior`, the journal first holds an earlier
+    sweep of the same surface (`<surface>-before`, another seed) for a warm start."""
     from ftsweep.study import SweepStudy
 
     root = SHM if SHM.is_dir() and os.access(SHM, os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="bench-search-", dir=root) as tmp:
-        study = SweepStudy(sweep, storage=str(Path(tmp) / "journal.log"), sampler=sampler)
+        storage = str(Path(tmp) / "journal.log")
+        if prior:
+            _prior(BY_NAME[sweep.name], sweep.spec.seed, storage)
+        study = SweepStudy(sweep, storage=storage, sampler=sampler)
         try:
             yield study
         finally:
             study.close()
+
+
+def _prior(surface: Surface, seed: int, storage: str) -> None:
+    """An earlier sweep of `surface`: ftsweep's default, WARM_PRIOR trials in batches of 4."""
+    from ftsweep.study import SweepStudy
+    from ftsweep.sweep.load import loads_sweep
+
+    text = surface.sweep_text(None, WARM_PRIOR, 10_000 + seed)
+    text = text.replace(f"name: {surface.name}\n", f"name: {surface.name}-before\n", 1)
+    with SweepStudy(loads_sweep(text), storage=storage) as study:
+        for _ in range(WARM_PRIOR // 4):
+            _evaluate(study, surface, 10_000 + seed, study.ask(4))
 
 
 def _result(study: SweepStudy, row: int, number: int, value: float | None, error: str) -> Result:
@@ -278,7 +306,7 @@ def fill(path: str, count: int, batch: int = 8) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     surface = ASK_SURFACE
-    sweep = loads_sweep(surface.sweep_text("tpe", count + 100, 0))
+    sweep = loads_sweep(surface.sweep_text(None, count + 100, 0))
     told = 0
     with SweepStudy(sweep, storage=path) as study:
         while told < count:
@@ -294,7 +322,7 @@ def timed_ask(path: str, count: int, n: int = 8) -> float:
     from ftsweep.study import SweepStudy
     from ftsweep.sweep.load import loads_sweep
 
-    sweep = loads_sweep(ASK_SURFACE.sweep_text("tpe", count + 100, 0))
+    sweep = loads_sweep(ASK_SURFACE.sweep_text(None, count + 100, 0))
     start = time.perf_counter()
     with SweepStudy(sweep, storage=path) as study:
         asked = study.ask(n)

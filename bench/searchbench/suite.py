@@ -18,11 +18,22 @@ from typing import Any
 import numpy as np
 
 from searchbench.reference import Reference, reference
-from searchbench.runs import PREFIX_READ, STRATEGIES, Run, Unit, execute, fill, timed_ask
+from searchbench.runs import (
+    PREFIX_READ,
+    STRATEGIES,
+    WARM,
+    WARM_BUDGETS,
+    Run,
+    Unit,
+    execute,
+    fill,
+    timed_ask,
+)
 from searchbench.stats import Outcome, Ratio, median_ratio, outcome, recommended
 from searchbench.surfaces import BY_NAME, SURFACES
 
 PRUNE_BATCH = 4
+WARM_BATCH = 4
 CHECK_BATCH = 8  # the prefix check: a 12-trial run against the first 12 of a longer one
 ASK_REPEATS = 3
 
@@ -49,6 +60,15 @@ class Settings:
     def prune_budget(self) -> int:
         return self.headline
 
+    @property
+    def warm_budgets(self) -> tuple[int, ...]:
+        """The budgets of the warm-start runs (those the cold default also runs at)."""
+        return (
+            tuple(b for b in WARM_BUDGETS if b in self.budgets)
+            if WARM_BATCH in self.batches
+            else ()
+        )
+
 
 Key = tuple[str, str, int, int, int]  # surface, strategy, batch, budget, seed
 
@@ -67,6 +87,10 @@ class Results:
     def strategies(self, surface: str) -> list[str]:
         finite = self.refs[surface].size is not None
         return [s for s in STRATEGIES if s != "grid" or finite]
+
+    def warm_ratio(self, budget: int, surfaces: Iterable[str]) -> Ratio:
+        """Warm-started default over the cold one, at `budget` in batches of 4."""
+        return self.ratio(WARM, "default", budget, WARM_BATCH, surfaces)
 
     def outcomes(self, surface: str, strategy: str, budget: int, batch: int) -> list[Outcome]:
         """One outcome per seed: the runs read at `budget`."""
@@ -104,6 +128,10 @@ def plan(settings: Settings, refs: dict[str, Reference]) -> list[Unit]:
                     for strategy in PREFIX_READ
                     if strategy != "grid" or finite
                 ]
+            units += [
+                Unit(surface.name, WARM, WARM_BATCH, budget, seed)
+                for budget in settings.warm_budgets
+            ]
     if settings.checks:
         units += [Unit(s, strategy, CHECK_BATCH, 12, 0) for s, strategy in _checked(refs)]
     return sorted(units, key=_cost, reverse=True)
@@ -126,7 +154,7 @@ def _checked(refs: dict[str, Reference]) -> list[tuple[str, str]]:
 
 def _cost(unit: Unit) -> float:
     """A rough guess at a unit's seconds, to start the long ones first."""
-    per = {"default": 2.0, "tpe": 1.0}.get(unit.strategy, 0.1)
+    per = {"default": 2.0, "tpe": 1.0, WARM: 2.5}.get(unit.strategy, 0.1)
     return per * unit.budget * (unit.budget + 20) / unit.batch**0.5 * (4 if unit.pruning else 1)
 
 

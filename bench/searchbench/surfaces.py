@@ -137,12 +137,14 @@ class Surface:
     def key(self) -> int:
         return zlib.crc32(self.name.encode())
 
-    def sweep_text(self, strategy: str, budget: int, seed: int) -> str:
+    def sweep_text(self, strategy: str | None, budget: int, seed: int) -> str:
+        """The sweep file; no `strategy:` line when `strategy` is None (the default)."""
         space = "".join(f"  {line}\n" for line in self.space.strip().splitlines())
         return (
             f"name: {self.name}\nmethod: {self.method}\nmodel: {self.model}\n"
             "training_file: file-x\nvalidation_file: file-v\n"
-            f"strategy: {strategy}\nmax_trials: {budget}\nseed: {seed}\n"
+            + ("" if strategy is None else f"strategy: {strategy}\n")
+            + f"max_trials: {budget}\nseed: {seed}\n"
             f"objective: {{metric: {self.metric}, direction: {self.direction}, reduce: last}}\n"
             f"space:\n{space}{self.extra}"
         )
