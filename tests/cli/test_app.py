@@ -192,10 +192,14 @@ def test_every_sweep_in_the_repository_validates() -> None:
 
 
 def test_plan_of_an_adaptive_sweep_says_its_values_are_examples(tmp_path: Path) -> None:
-    """tpe chooses values at ask time: a plan that looked like a preview of them misled."""
+    """tpe chooses values at ask time after its start: a plan that looked like a preview of
+    them misled, so the caption says which trials are the start and which are examples."""
     path = tmp_path / "c.yaml"
     path.write_text(CONTINUOUS.replace("name: cli-test", "name: c") + "strategy: tpe\n")
-    result = runner.invoke(app, ["plan", str(path), "--limit", "2", "--wide"])
+    result = runner.invoke(app, ["plan", str(path), "--limit", "9", "--wide"])
     assert result.exit_code == 0, result.output
     caption = " ".join(result.stdout.split())  # the caption wraps to the table's width
-    assert "tpe chooses values at ask time: these are random examples" in caption
+    assert "are its start on a new study; tpe chooses the others at ask time" in caption
+    assert "these are random examples" in caption
+    short = runner.invoke(app, ["plan", str(path), "--limit", "1", "--wide"])
+    assert "its start: what ask hands out first" in " ".join(short.stdout.split())

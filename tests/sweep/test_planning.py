@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
 from ftsweep.errors import PlanError
-from ftsweep.sweep import Plan, Trial, loads_sweep, plan
+from ftsweep.study import SweepStudy
+from ftsweep.sweep import Plan, Trial, load_sweep, loads_sweep, plan
+from ftsweep.sweep.space import configuration_key
+from ftsweep.sweep.start import opening, startup_trials
 from ftsweep.sweep.strategies import sequence
 
 from .conftest import sweep_yaml
@@ -69,23 +73,39 @@ def test_a_limit_out_of_range(limit: int) -> None:
         plan(loads_sweep(CONTINUOUS), limit)
 
 
-def test_adaptive_strategies_preview_seeded_random_points() -> None:
+def test_adaptive_strategies_plan_their_start_then_random_examples(tmp_path: Path) -> None:
+    """The start (baseline, then design points) exactly as `ask` hands it out on a new study,
+    then seeded random points as examples (none repeating the start)."""
     text = sweep_yaml(
         "dpo",
-        "  beta: {low: 0.02, high: 2.0, log: true}\n  batch_size: [auto, 4, 8]\n",
+        "  beta: {low: 0.02, high: 2.0, log: true, auto: true}\n  batch_size: [auto, 4, 8]\n",
         "seed: 5\nmax_trials: 10\n",
     )
-    tpe = loads_sweep(text)
-    assert tpe.strategy == "bayes"
-    planned = plan(tpe)
+    path = tmp_path / "adaptive.yaml"
+    path.write_text(text)
+    bayes = load_sweep(path)
+    assert bayes.strategy == "bayes"
+    planned = plan(bayes)
     assert planned.adaptive
-    expected = list(itertools.islice(sequence(tpe.space, "random", 5, 0), 10))
-    assert [t.params for t in planned] == expected
+    start = list(opening(bayes))
+    assert len(start) == startup_trials(bayes) == 3
+    assert start[0] == {"beta": "auto", "batch_size": "auto"}
+    params = [t.params for t in planned]
+    assert params[:3] == start
+    taken = {configuration_key(p) for p in start}
+    examples = (
+        p for p in sequence(bayes.space, "random", 5, 0) if configuration_key(p) not in taken
+    )
+    assert params[3:] == list(itertools.islice(examples, 7))
+    with SweepStudy(bayes) as study:
+        assert [a.params for a in study.ask(3)] == start  # what ask hands out
     for strategy in ("tpe", "gp", "cmaes", "nsga2"):
         other = loads_sweep(text + f"strategy: {strategy}\n")
-        assert [t.params for t in plan(other)] == expected
+        assert [t.params for t in plan(other)] == params
     random = loads_sweep(text + "strategy: random\n")
-    assert [t.params for t in plan(random)] == expected
+    assert [t.params for t in plan(random)] == list(
+        itertools.islice(sequence(bayes.space, "random", 5, 0), 10)
+    )
     assert not plan(random).adaptive
 
 

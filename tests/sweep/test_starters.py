@@ -17,7 +17,7 @@ from .conftest import canonical
 EXPECTED = {
     # method: (strategy, trials it plans)
     "supervised": ("grid", 18),
-    "dpo": ("tpe", 24),
+    "dpo": ("bayes", 24),
     "reinforcement": ("random", 8),
 }
 

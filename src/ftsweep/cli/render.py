@@ -217,13 +217,16 @@ def _caption(plan: Plan, total: int | None) -> str:
     shown = f"{len(plan):,} of {total:,}" if total is not None else f"the first {len(plan):,}"
     text = f"{shown} trials · {sweep.strategy}, seed {sweep.spec.seed}"
     if plan.adaptive:
-        start = len(plan.opening)
-        text += (
-            f" · the first {start} are its start on a new study; {sweep.strategy} chooses the"
-            " others at ask time (random examples shown)"
-            if start
-            else f" · {sweep.strategy} chooses values at ask time: these are random examples"
-        )
+        start = min(len(plan.opening), len(plan))
+        if start == len(plan):
+            text += " · its start: what ask hands out first on a new study"
+        elif start:
+            text += (
+                f" · the first {start} are its start on a new study; {sweep.strategy} chooses"
+                " the others at ask time: these are random examples"
+            )
+        else:
+            text += f" · {sweep.strategy} chooses values at ask time: these are random examples"
     return text
 
 

@@ -26,7 +26,7 @@ _SPACE_NOTE = """\
 _BODIES = {
     "supervised": """\
 validation_file: file-REPLACE-ME   # another file's id; optional, but the objective needs it
-strategy: grid                # grid | random | sobol | tpe | gp | cmaes | nsga2
+strategy: grid                # grid | random | sobol | bayes | tpe | gp | cmaes | nsga2
 seed: 0
 {note}space:
   learning_rate_multiplier: {{low: 0.5, high: 2.0, log: true, num: 3}}
@@ -41,7 +41,7 @@ job:
 """,
     "dpo": """\
 validation_file: file-REPLACE-ME   # the id of your uploaded validation file
-strategy: tpe                 # learns from the results you tell it
+strategy: bayes               # learns from the results you tell it (README, "Search")
 max_trials: 24
 seed: 0
 {note}space:
