@@ -4,6 +4,7 @@ the `bayes` model learning from told results and failures, and warm starts."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -85,8 +86,19 @@ def loop(study: SweepStudy, surface: Surface, trials: int, batch: int = 4) -> li
             status = "failed" if value is None else "succeeded"
             values = {} if value is None else {"full_valid_loss": value}
             results.append(
-                Result("test", item.number, item.number, None, None, status, values, None,
-                       None if value is not None else "diverged", {}, None)
+                Result(
+                    "test",
+                    item.number,
+                    item.number,
+                    None,
+                    None,
+                    status,
+                    values,
+                    None,
+                    None if value is not None else "diverged",
+                    {},
+                    None,
+                )
             )
         tell(study, results)
     return outcomes
@@ -124,7 +136,9 @@ def test_no_baseline_where_a_dimension_has_no_auto() -> None:
     assert baseline(loads_sweep(text).space) is None
     fixed = text.replace("n_epochs: {low: 1, high: 10}", "n_epochs: 3")
     assert baseline(loads_sweep(fixed).space) == {
-        "learning_rate_multiplier": AUTO, "batch_size": AUTO, "n_epochs": 3,
+        "learning_rate_multiplier": AUTO,
+        "batch_size": AUTO,
+        "n_epochs": 3,
     }
 
 
@@ -156,8 +170,19 @@ def test_tpe_no_longer_starts_with_ten_random_trials(
         first = study.ask(4)
         if told:
             results = [
-                Result("t", i.number, i.number, None, None, "succeeded",
-                       {"full_valid_loss": bowl(i.params)}, None, None, {}, None)
+                Result(
+                    "t",
+                    i.number,
+                    i.number,
+                    None,
+                    None,
+                    "succeeded",
+                    {"full_valid_loss": bowl(i.params)},
+                    None,
+                    None,
+                    {},
+                    None,
+                )
                 for i in first
             ]
             tell(study, results)
@@ -183,14 +208,21 @@ def test_a_batch_is_distinct_and_spread(
 def test_bayes_learns_where_random_search_guesses(
     tmp_path: Path, studies: Callable[[Path], SweepStudy]
 ) -> None:
-    """On a smooth bowl, 16 trials of bayes end far nearer the optimum (0.45) than random."""
+    """On a smooth bowl, 20 trials of bayes end nearer the optimum (0.45) than random search:
+    the median over five seeds is at most two thirds of random's."""
     regrets: dict[str, list[float]] = {"bayes": [], "random": []}
     for strategy in regrets:
-        for seed in range(3):
-            path = sft(tmp_path, name=f"{strategy}{seed}", strategy=strategy, seed=seed)
-            outcomes = loop(studies(path), bowl, 16)
+        for seed in range(5):
+            path = sft(
+                tmp_path,
+                name=f"{strategy}{seed}",
+                strategy=strategy,
+                seed=seed,
+                extra="max_trials: 20\n",
+            )
+            outcomes = loop(studies(path), bowl, 20)
             regrets[strategy].append(min(v for v in outcomes if v is not None) - 0.45)
-    assert sum(regrets["bayes"]) < 0.5 * sum(regrets["random"])
+    assert statistics.median(regrets["bayes"]) < 2 / 3 * statistics.median(regrets["random"])
 
 
 def test_failed_jobs_keep_the_model_away_from_their_region(
@@ -230,8 +262,7 @@ def test_multi_objective_bayes_falls_back_to_tpe(
     tmp_path: Path, studies: Callable[[Path], SweepStudy]
 ) -> None:
     extra = (
-        "max_trials: 12\nobjective:\n  - {metric: full_valid_loss}\n"
-        "  - {metric: trained_tokens}\n"
+        "max_trials: 12\nobjective:\n  - {metric: full_valid_loss}\n  - {metric: trained_tokens}\n"
     )
     study = studies(sft(tmp_path, extra=extra))
     assert len({configuration_key(i.params) for i in study.ask(6)}) == 6

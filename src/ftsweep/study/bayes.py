@@ -20,9 +20,10 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ftsweep.study.store.encoding import Encoding
+from ftsweep.study.store.encoding import SPACE_PARAM, Encoding
 from ftsweep.sweep.space import ConfigKey, Params, configuration_key
 
 if TYPE_CHECKING:
@@ -95,20 +96,85 @@ class _Feature:
             return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
         return (value - low) / (high - low)
 
-    def draw(self, rng: random.Random) -> Any:
-        if self.choices is not None:
-            return rng.choice(self.choices)
-        return self._from_unit(rng.random())
+    @property
+    def numbers(self) -> list[Any]:
+        """A list's numbers, in order (a rank's scale)."""
+        return sorted(c for c in self.choices or () if _numeric(c))
 
-    def step(self, value: Any, rng: random.Random) -> Any:
-        if self.choices is not None:
-            return rng.choice(self.choices) if rng.random() < _FLIP else value
-        u = min(max(self._unit(float(value)) + rng.gauss(0.0, _STEP), 0.0), 1.0)
-        return self._from_unit(u)
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Columns of `n` random values (n x width)."""
+        import numpy as np
 
-    def _from_unit(self, u: float) -> Any:
+        if self.kind == "number":
+            return self._snap(rng.random(n))[:, None]
+        assert self.choices is not None
+        if self.kind == "flag":
+            return (rng.random(n) < 0.5).astype(float)[:, None]
+        if self.kind == "onehot":
+            return np.eye(len(self.choices))[rng.integers(len(self.choices), size=n)]
+        m = len(self.numbers)
+        rank = rng.integers(m, size=n) / max(m - 1, 1)
+        if self.kind == "rank":
+            return rank[:, None]
+        auto = (rng.random(n) < 1 / len(self.choices)).astype(float)
+        return np.column_stack([auto, np.where(auto > 0, 0.5, rank)])
+
+    def step(self, cols: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Small random steps from the rows `cols` (n x width)."""
+        import numpy as np
+
+        n = len(cols)
+        if self.kind == "number":
+            moved = np.clip(cols[:, 0] + rng.normal(0.0, _STEP, n), 0.0, 1.0)
+            return self._snap(moved)[:, None]
+        flip = rng.random(n) < _FLIP
+        return np.where(flip[:, None], self.draw(n, rng), cols)
+
+    def value(self, cols: Sequence[float]) -> Any:
+        """The parameter's value at a row's columns."""
+        if self.kind == "number":
+            return self._from_unit(float(cols[0]))
+        assert self.choices is not None
+        if self.kind == "flag":
+            return cols[0] > 0.5
+        if self.kind == "onehot":
+            return self.choices[max(range(len(cols)), key=lambda i: cols[i])]
+        numbers = self.numbers
+        if self.kind == "auto-rank" and cols[0] > 0.5:
+            return next(c for c in self.choices if not _numeric(c))
+        rank = cols[-1]
+        return numbers[min(max(round(rank * (len(numbers) - 1)), 0), len(numbers) - 1)]
+
+    @property
+    def missing(self) -> list[float]:
+        """The columns of a parameter a configuration does not set."""
+        return self.columns(None)
+
+    def _snap(self, u: np.ndarray) -> np.ndarray:
+        """Units on the values the distribution holds (integers, steps), as units again."""
+        import numpy as np
+
+        low, high = float(self.dist.low), float(self.dist.high)  # type: ignore[attr-defined]
+        if high <= low:
+            return np.full_like(u, 0.5)
+        log = bool(self.dist.log)  # type: ignore[attr-defined]
+        span = (math.log(low), math.log(high)) if log else (low, high)
+        x = span[0] + u * (span[1] - span[0])
+        x = np.exp(x) if log else x
+        step = getattr(self.dist, "step", None) or (1 if self._integer else None)
+        if step:
+            x = np.clip(low + np.round((x - low) / step) * step, low, high)
+            x = np.log(x) if log else x
+            return np.asarray((x - span[0]) / (span[1] - span[0]))
+        return u
+
+    @property
+    def _integer(self) -> bool:
         from optuna.distributions import IntDistribution
 
+        return isinstance(self.dist, IntDistribution)
+
+    def _from_unit(self, u: float) -> Any:
         low, high = float(self.dist.low), float(self.dist.high)  # type: ignore[attr-defined]
         if self.dist.log:  # type: ignore[attr-defined]
             x = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
@@ -118,7 +184,7 @@ class _Feature:
         if step:
             x = low + round((x - low) / step) * step
         x = min(max(x, low), high)
-        return int(round(x)) if isinstance(self.dist, IntDistribution) else x
+        return int(round(x)) if self._integer else x
 
 
 def _numeric(value: Any) -> bool:
@@ -144,12 +210,14 @@ class Bayes:
         told += [(dict(p), sign * v) for p, v in warm]
         self.model: GaussianProcess | None = None
         self._failing: GaussianProcess | None = None
-        self._pool: tuple[list[Params], np.ndarray] | None = None
+        self._pool: np.ndarray | None = None
         if len(told) >= 2:
             self._fit(told, pruned, failed)
             self._believe([self.encoding.encode(p) for p in running])
 
-    def _told(self, live: Sequence[TrialRecord], sign: float) -> tuple[
+    def _told(
+        self, live: Sequence[TrialRecord], sign: float
+    ) -> tuple[
         list[tuple[dict[str, Any], float]], list[Params], list[dict[str, Any]], list[dict[str, Any]]
     ]:
         from ftsweep.study.records import State
@@ -217,51 +285,81 @@ class Bayes:
         if self.model is None:
             return None
         if self._pool is None:
-            self._pool = self._candidates(seen)
-        params, rows = self._pool
-        open_ = [i for i, p in enumerate(params) if configuration_key(p) not in seen]
-        if not open_:
-            return None
-        mean, sd = self.model.predict(rows[open_])
+            self._pool = self._candidates()
+        mean, sd = self.model.predict(self._pool)
         gain = expected_improvement(mean, sd, self._incumbent)
         if self._failing is not None:
-            gain = gain * (1.0 - np.clip(self._failing.predict(rows[open_])[0], 0.0, 1.0))
-        index = open_[int(np.argmax(gain))]
-        self.model.believe(rows[index : index + 1])
-        return params[index]
+            gain = gain * (1.0 - np.clip(self._failing.predict(self._pool)[0], 0.0, 1.0))
+        for index in np.argsort(-gain):
+            params = self._params(self._pool[index])
+            if params is not None and configuration_key(params) not in seen:
+                self._believe([self.encoding.encode(params)])
+                return params
+        return None
 
-    def _candidates(self, seen: set[ConfigKey]) -> tuple[list[Params], np.ndarray]:
-        """Random points and small steps around the best trials, each once, with their
-        feature rows: made once per ask, since each decode and encode is Python work."""
+    def _candidates(self) -> np.ndarray:
+        """Rows of random points and of small steps around the best trials, with the columns
+        of the parameters a row does not set as a configuration would have them."""
         import numpy as np
 
+        rng = np.random.default_rng(self.rng.getrandbits(64))
+        drawn = np.hstack([f.draw(_RANDOM, rng) for f in self.features])
+        rows = [drawn]
+        for encoded in self._best:
+            base = np.tile(np.array(self._row(encoded)), (_LOCAL, 1))
+            parts, at = [], 0
+            for f in self.features:
+                parts.append(f.step(base[:, at : at + f.width], rng))
+                at += f.width
+            rows.append(np.hstack(parts))
+        return self._unset(np.vstack(rows))
+
+    def _unset(self, rows: np.ndarray) -> np.ndarray:
+        """Give the parameters each row leaves out their missing columns: a number whose
+        "auto" flag is set, and the parameters of the sub-spaces the row did not choose."""
+        import numpy as np
+
+        spans = self._spans
+        choice = None
+        if SPACE_PARAM in spans:
+            choice = np.array([self._subspace(r) for r in rows])
+        for f in self.features:
+            a, b = spans[f.name]
+            off = np.zeros(len(rows), dtype=bool)
+            flag = spans.get(f"{f.name}.auto")
+            if flag is not None:
+                off |= rows[:, flag[0]] > 0.5
+            if choice is not None and f.name != SPACE_PARAM and f.name[:1] == "s":
+                prefix = f.name.split(".", 1)[0][1:]
+                if prefix.isdigit():
+                    off |= choice != int(prefix)
+            rows[off, a:b] = f.missing
+        return rows
+
+    @cached_property
+    def _spans(self) -> dict[str, tuple[int, int]]:
+        spans, at = {}, 0
+        for f in self.features:
+            spans[f.name] = (at, at + f.width)
+            at += f.width
+        return spans
+
+    def _subspace(self, row: np.ndarray) -> int:
+        a, b = self._spans[SPACE_PARAM]
+        feature = next(f for f in self.features if f.name == SPACE_PARAM)
+        return int(feature.value(row[a:b].tolist()))
+
+    def _params(self, row: np.ndarray) -> Params | None:
+        """The configuration a candidate row stands for, rounded as bodies show it."""
         from ftsweep.sweep.start import rounded
 
-        full = [self._full({}) for _ in range(_RANDOM)]
-        for encoded in self._best:
-            full += [self._full(encoded, local=True) for _ in range(_LOCAL)]
-        found: dict[ConfigKey, Params] = {}
-        for encoded in full:
-            try:
-                point = rounded(self.sweep.space, self.encoding.decode(encoded))
-            except (KeyError, ValueError, IndexError, TypeError):
-                continue
-            key = configuration_key(point)
-            if key not in seen and key not in found and self.sweep.space.contains(point):
-                found[key] = point
-        points = list(found.values())
-        rows = np.array([self._row(self.encoding.encode(p)) for p in points])
-        return points, rows.reshape(len(points), -1)
-
-    def _full(self, encoded: Mapping[str, Any], *, local: bool = False) -> dict[str, Any]:
-        """Every parameter set: a random point, or a small step from `encoded`."""
-        out: dict[str, Any] = {}
-        for feature in self.features:
-            value = encoded.get(feature.name)
-            if value is None:
-                out[feature.name] = feature.draw(self.rng)
-            elif local:
-                out[feature.name] = feature.step(value, self.rng)
-            else:
-                out[feature.name] = value
-        return out
+        encoded = {
+            f.name: f.value(row[a:b].tolist())
+            for f in self.features
+            for a, b in [self._spans[f.name]]
+        }
+        try:
+            params = rounded(self.sweep.space, self.encoding.decode(encoded))
+        except (KeyError, ValueError, IndexError, TypeError):
+            return None
+        return params if self.sweep.space.contains(params) else None
