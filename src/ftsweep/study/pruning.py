@@ -22,7 +22,7 @@ import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from optuna.pruners import BasePruner
@@ -72,13 +72,14 @@ def judge(rule: Prune, direction: str, others: Sequence[Curve], curve: Curve) ->
 
 def _optuna(rule: Prune, direction: str, others: Sequence[Curve], curve: Curve) -> Verdict | None:
     import optuna
-    from optuna.distributions import FloatDistribution
+    from optuna.distributions import BaseDistribution, FloatDistribution
     from optuna.trial import TrialState, create_trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     xs = [x for x, _ in curve.points]
-    study = optuna.create_study(direction=direction, pruner=_pruner(rule))
-    dist = {"x": FloatDistribution(0.0, 1.0)}
+    way: Literal["minimize", "maximize"] = "maximize" if direction == "maximize" else "minimize"
+    study = optuna.create_study(direction=way, pruner=_pruner(rule))
+    dist: dict[str, BaseDistribution] = {"x": FloatDistribution(0.0, 1.0)}
     for other in others:
         if not other.complete:
             continue  # Optuna's pruners compare with finished trials only
