@@ -186,7 +186,6 @@ def _show_trials(
     shown = records[-limit:] if limit is not None else records
     if format == "table":
         from ftsweep.cli.render import trials_table
-
         from ftsweep.study.table import PRUNE_COLUMNS
 
         pruning = [name for name, _ in PRUNE_COLUMNS]  # empty ones are left out
