@@ -155,6 +155,7 @@ def test_sync_stores_curves_and_without_prune_stops_nothing(manual: StandIn, tmp
         synced.stderr
     )
     assert "pruned" not in synced.stderr.replace("--prune", "")
+    assert "0 trial(s) finished, 1 updated; 1 curve(s) stored" in synced.stderr
     _, running = trials(path)
     assert running.state == State.RUNNING and running.pruned is None
     job = service_job(manual, "pr-0001")
@@ -166,7 +167,8 @@ def test_sync_stores_curves_and_without_prune_stops_nothing(manual: StandIn, tmp
     # What the curve cost: the listing, and one page of the running job's events (60 events).
     assert manual.counts() - before == {"jobs.list": 1, "jobs.events": 1}
     size = journal_size(path)
-    assert invoke("sync", path).exit_code == 0  # the same curve again: nothing written
+    again = invoke("sync", path)  # the same curve again: nothing written
+    assert again.exit_code == 0 and "curve" not in again.stderr
     assert journal_size(path) == size
 
 

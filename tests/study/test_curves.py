@@ -92,6 +92,12 @@ def test_hopeless_judges_the_named_running_trials_beside_every_other_curve() -> 
     ]
     found = hopeless(sweep, trials, [2, 3, 4])
     assert [(t.number, v.x, v.value) for t, v in found] == [(2, 80.0, 2.0)]
+    # Trials plain Optuna added report in their own units: they do not move the median.
+    foreign = [
+        TrialRecord(n, f"s-{n:04d}", None, State.COMPLETE, (0.1,), intermediate_values={80: v})
+        for n, v in ((6, 0.5), (7, 0.6))
+    ]
+    assert [t.number for t, _ in hopeless(sweep, [*trials, *foreign], [2, 3])] == [2]
     assert hopeless(sweep, trials[1:], [2, 3]) == []  # one finished curve: startup_trials is 2
     assert hopeless(loads_sweep(sweep_text()), trials, [2]) == []  # no prune: section
 

@@ -137,6 +137,7 @@ def _print_sync(name: str, report: SyncReport, pruned: list[PrunedTrial]) -> Non
         f"{name}: {len(report.jobs)} job(s) seen, {report.running} running; "
         f"{told.finished} trial(s) finished{failed}, {told.updated} updated"
         f"{f', {len(pruned)} pruned' if pruned else ''}"
+        f"{f'; {report.curves} curve(s) stored' if report.curves else ''}"
     )
     if pruned:
         _say(_saved(name, pruned))

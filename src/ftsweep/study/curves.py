@@ -103,7 +103,9 @@ def hopeless(
     if rule is None:
         return []
     _, direction = prune_metric(sweep)
-    curves = {t.number: curve_of(t) for t in current(list(trials)) if t.intermediate_values}
+    # A trial plain Optuna added reported in its own units: it is no curve of the sweep's.
+    shown = (t for t in current(list(trials)) if t.intermediate_values and not t.foreign)
+    curves = {t.number: curve_of(t) for t in shown}
     by_number = {t.number: t for t in trials}
     found = []
     for number in numbers:
