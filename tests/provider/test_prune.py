@@ -35,6 +35,7 @@ from tests.provider.conftest import (
     point_at_openai,
 )
 from tests.provider.test_commands import FTSWEEP, environment
+from tests.terminal import on_terminal
 
 runner = CliRunner()
 
@@ -208,6 +209,20 @@ def test_sync_prune_cancels_the_hopeless_job_and_records_it_pruned(manual: Stand
     assert fields["state"] == "pruned" and fields["job_status"] == "cancelled"
     assert (fields["pruned_step"], fields["saved_tokens"]) == ("40", str(tokens))
     assert float(fields["pruned_value"]) == value and float(fields["saved_cost"]) == cost
+
+
+def test_on_a_terminal_each_pruned_trial_is_a_line_above_the_live_table(
+    manual: StandIn, tmp_path: Path
+):
+    path = write_sweep(tmp_path)
+    one_done_one_hopeless(manual, path)
+    env = environment(manual, TERM="xterm", COLUMNS="160", LINES="40")
+    code, text = on_terminal([*FTSWEEP, "sync", str(path), "--prune"], env, timeout=60)
+    assert code == 0, text
+    line = text.index("pr-0001: pruned at step 40 (40 examples trained)")
+    assert line < text.rindex("cancelled")  # the table under it shows the job cancelled
+    assert "pr: 1 trial(s) pruned, saving ~" in text
+    assert trials(path)[1].state == State.PRUNED
 
 
 def test_sync_prune_without_a_prune_section_is_refused(manual: StandIn, tmp_path: Path):

@@ -62,11 +62,12 @@ class PrunedTrial:
 
 @dataclass
 class Pruning:
-    """What a pruning pass did: trials pruned; keys judged hopeless but left running (a sync
-    without `--prune`); jobs that finished before their cancel took, to be told as they
-    finished; notes."""
+    """What a pruning pass did: trials pruned, with their jobs as the cancels answered
+    (`stopped`); keys judged hopeless but left running (a sync without `--prune`); jobs that
+    finished before their cancel took, to be told as they finished; notes."""
 
     pruned: list[PrunedTrial] = field(default_factory=list)
+    stopped: list[Pair] = field(default_factory=list)
     hopeless: list[str] = field(default_factory=list)
     late: list[Pair] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -168,6 +169,7 @@ def _record(study: SweepStudy, answers: Sequence[Pair], out: Pruning) -> None:
             if job.finished == "cancelled":
                 writes += _finished(study, held, job)
                 out.pruned.append(PrunedTrial(held.key, job.id, held.pruned))
+                out.stopped.append((held, job))
             elif job.finished is not None:
                 out.late.append((held, job))
                 why = f"{job.status} before its cancel took: recorded as it finished"

@@ -131,12 +131,8 @@ def _prune(
     report.hopeless, report.notes = done.hopeless, [*report.notes, *done.notes]
     if done.late:
         _tell(study, backend, done.late, report, parallel)
-    for trial, job in done.late:
+    for trial, job in [*done.late, *done.stopped]:
         views[trial.number] = _view(trial, job, None)
-    for pruned in report.pruned:
-        number = study.number_of(pruned.key)
-        if number in views:
-            views[number] = dataclasses.replace(views[number], status="cancelled")
 
 
 def _unmatched(study: SweepStudy, trial: TrialRecord, report: SyncReport) -> JobView:
