@@ -121,11 +121,9 @@ def stop_hopeless(
     if not act:
         out.hopeless = [t.key for t, _ in verdicts]
         return out
-    decided = {t.number: t.pruned for t, _ in running if t.pruned is not None}
     made = {t.number: pruning(t, curves[t.number], study.costing) for t, _ in verdicts}
-    decided.update(_mark(study, made))
-    stopping = [(now[n], job) for n, job in ((t.number, j) for t, j in running) if n in decided]
-    answers = [(trial, _cancel(backend, job.id)) for trial, job in stopping]
+    stopping = {t.number for t, _ in running if t.pruned is not None} | set(_mark(study, made))
+    answers = [(t, _cancel(backend, job.id)) for t, job in running if t.number in stopping]
     _record(study, answers, out)
     return out
 
@@ -164,7 +162,7 @@ def _record(study: SweepStudy, answers: Sequence[Pair], out: Pruning) -> None:
         now = {t.number: t for t in study.store.load(write=True).trials}
         for trial, job in answers:
             held = now.get(trial.number)
-            if not _running(held) or held is None or held.pruned is None:
+            if held is None or not _running(held) or held.pruned is None:
                 continue  # another process recorded it meanwhile
             if job.finished == "cancelled":
                 writes += _finished(study, held, job)
