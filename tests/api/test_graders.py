@@ -429,7 +429,8 @@ def test_multi_cannot_contain_a_single_multi() -> None:
 
 def test_calculate_output_is_checked_against_the_graders_names() -> None:
     expected = (
-        "column 12: 'foo' is not one of its graders (accuracy, style) nor an allowed function"
+        "column 12: 'foo' is not one of its graders (accuracy, style)"
+        " nor an allowed function"
     )
     with pytest.raises(ValidationError, match=re.escape(expected)):
         parse_grader(multi(formula="accuracy + foo"))

@@ -13,21 +13,8 @@ from ftsweep.cli import app
 runner = CliRunner()
 
 COMMANDS = [
-    "init",
-    "validate",
-    "plan",
-    "ask",
-    "tell",
-    "import",
-    "trials",
-    "best",
-    "importance",
-    "doctor",
-    "submit",
-    "sync",
-    "cancel",
-    "run",
-    "check",
+    "init", "validate", "plan", "ask", "tell", "import", "trials", "best", "importance", "doctor",
+    "submit", "sync", "cancel", "run", "check",
 ]
 USAGE = {
     "init": "Usage: ftsweep init [OPTIONS] FILE",

@@ -216,6 +216,7 @@ def test_a_job_sent_by_hand_from_a_batch_is_linked_not_made_again(env: StandIn, 
     assert jobs_per_trial(env) == {t.key: 1 for t in trials}
 
 
+
 def test_a_create_slower_than_the_timeout_is_looked_for_once_it_had_time(
     env: StandIn, tmp_path: Path
 ):
@@ -251,6 +252,5 @@ def test_a_second_job_made_by_a_very_slow_service_is_cancelled_by_sync(
     (second,) = [job for job in jobs if job.id != trial.job.id]
     assert f"{trial.key} has a second job {second.id}: cancelled it" in report.notes
     assert cancels == 1 and trial.state == State.RUNNING  # the trial keeps its first job
-    assert again.notes == [
-        f"{trial.key} has a second job {second.id}: it is cancelled; the trial keeps {trial.job.id}"
-    ]
+    assert again.notes == [f"{trial.key} has a second job {second.id}: it is cancelled; "
+                           f"the trial keeps {trial.job.id}"]

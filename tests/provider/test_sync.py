@@ -107,11 +107,7 @@ def test_run_keeps_k_jobs_in_flight_until_max_trials(env: StandIn, tmp_path: Pat
     seen: list[int] = []
     with open_study(path) as study:
         report = run(
-            study,
-            backend_of(study),
-            parallel=3,
-            interval=PHASE,
-            retry=FAST,
+            study, backend_of(study), parallel=3, interval=PHASE, retry=FAST,
             on_sync=lambda r: seen.append(r.running),
         )
         trials = study.trials()

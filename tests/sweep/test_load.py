@@ -847,7 +847,9 @@ def test_max_trials_is_the_smaller_bound() -> None:
         == 2
     )
     assert (
-        loads_sweep(sweep_yaml(space="  learning_rate_multiplier: {low: 0.1, high: 2}\n")).plan_size
+        loads_sweep(
+            sweep_yaml(space="  learning_rate_multiplier: {low: 0.1, high: 2}\n")
+        ).plan_size
         is None
     )
 

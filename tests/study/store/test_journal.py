@@ -113,7 +113,6 @@ def test_an_incomplete_framed_append_is_ignored_then_cut_away(tmp_path: Path) ->
     payload = encode(logs)
     with open(path, "ab") as file:
         file.write(payload[:-10])  # killed in the middle of its write
-
     def told_a() -> list[object]:
         return [t.job.status for t in SweepStudy(study.sweep).trials()]
 
