@@ -123,7 +123,10 @@ def settings(args: argparse.Namespace) -> Settings:
     jobs = args.jobs or os.cpu_count() or 1
     if args.quick:
         return Settings((12,), (4,), args.seeds or 2, jobs, fill=40, checks=False)
-    return Settings((12, 24, 48), (1, 4, 8), args.seeds or 20, jobs, fill=200, checks=True)
+    budgets = tuple(args.budgets or (12, 24, 48))
+    batches = tuple(args.batches or (1, 4, 8))
+    full = budgets == (12, 24, 48) and batches == (1, 4, 8)
+    return Settings(budgets, batches, args.seeds or 20, jobs, fill=200, checks=full)
 
 
 def main() -> None:
@@ -131,6 +134,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="12 trials, batch 4, 2 seeds")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (20)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (all cores)")
+    parser.add_argument("--budgets", type=int, nargs="+", help="budgets to run (12 24 48)")
+    parser.add_argument("--batches", type=int, nargs="+", help="batch sizes to run (1 4 8)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
     results = run_all(settings(args))

@@ -203,3 +203,63 @@ def test_plan_of_an_adaptive_sweep_says_its_values_are_examples(tmp_path: Path) 
     assert "these are random examples" in caption
     short = runner.invoke(app, ["plan", str(path), "--limit", "1", "--wide"])
     assert "its start: what ask hands out first" in " ".join(short.stdout.split())
+
+
+PRUNE_PROBLEMS = [
+    (
+        "prune:\n  rule: quartile\n  percentile: 150\n  warmup: 3\n",
+        [
+            ":9:3: prune.rule: Input should be 'median', 'percentile' or 'halving' (got"
+            " 'quartile')",
+            ":10:3: prune.percentile: Input should be less than 100 (got 150)",
+            ":11:3: prune.warmup: unknown key",
+        ],
+    ),
+    (
+        "prune: {reduction_factor: 1, min_steps: 0, startup_trials: -1}\n",
+        [
+            ":8:9: prune.reduction_factor: Input should be greater than or equal to 2 (got 1)",
+            ":8:30: prune.min_steps: must be auto or an integer from 1 to 1,000,000 (got 0)",
+            ":8:44: prune.startup_trials: must be an integer from 0 to 1000000 (got -1)",
+        ],
+    ),
+    (
+        "prune:\n  metric: my_metric\n",
+        [
+            ":9:3: prune.metric: must be the objective's metric or one whose direction is known:"
+            " train_loss, valid_loss, full_valid_loss, train_accuracy, train_mean_token_accuracy,"
+            " valid_mean_token_accuracy, full_valid_mean_token_accuracy, train_mean_reward,"
+            " full_valid_mean_reward, full_valid_mean_parse_error, valid_reward_mean"
+            " (got 'my_metric')"
+        ],
+    ),
+    (
+        "prune: {metric: trained_tokens}\n",
+        [":8:9: prune.metric: is no per-step metric (got 'trained_tokens')"],
+    ),
+    (
+        "objective: [{metric: full_valid_loss}, {metric: trained_tokens}]\nprune: {}\n",
+        [
+            ":9:1: prune: pruning needs a single objective (Optuna's pruners judge one value per"
+            " step)"
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "problems"), PRUNE_PROBLEMS)
+def test_validate_names_each_problem_of_a_prune_section(
+    tmp_path: Path, section: str, problems: list[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SWEEP.replace('job:\n  suffix: "t-{trial}"\n', section))
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+    assert result.output.splitlines() == [f"{bad}: {count}", *(f"{bad}{p}" for p in problems)]
+
+
+def test_a_prune_section_with_its_defaults_validates(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(SWEEP + "prune: {}\n")
+    assert runner.invoke(app, ["validate", str(good)]).exit_code == 0

@@ -242,3 +242,24 @@ def test_a_cancelled_job_that_reports_no_tokens_counts_at_its_estimate() -> None
         estimated_cost=2.0,
     )
     assert priced.spent([trial(0, job=job, state=State.FAIL)]) == Spend(400_000, 2.0)
+
+
+def test_a_pruned_trial_uses_its_estimate_less_what_stopping_it_saved() -> None:
+    from ftsweep.study.records import Pruned
+
+    priced = costing(MINI + "\nbudget: {max_cost: 10.0}")
+    job = JobRecord(id="a", status="cancelled", estimated_tokens=400_000, estimated_cost=2.0)
+    stopped = Pruned(step=25, progress=200, value=2.5, saved_tokens=300_000, saved_cost=1.5)
+    pruned = trial(0, job=job, state=State.PRUNED, pruned=stopped)
+    assert priced.spent([pruned]) == Spend(100_000, 0.5)
+    # Without an estimate of the saving, or on a decision that never took, the whole estimate.
+    unknown = Pruned(step=25, progress=200, value=2.5)
+    assert priced.spent([trial(0, job=job, state=State.PRUNED, pruned=unknown)]) == Spend(
+        400_000, 2.0
+    )
+    decided = trial(0, job=job, state=State.COMPLETE, pruned=stopped)  # finished first
+    assert priced.spent([decided]) == Spend(400_000, 2.0)
+    reported = JobRecord(id="a", status="cancelled", trained_tokens=120_000, estimated_tokens=1)
+    assert priced.spent([trial(0, job=reported, state=State.PRUNED, pruned=stopped)]) == Spend(
+        120_000, 0.6
+    )  # what the service says it trained wins

@@ -261,7 +261,34 @@ def reinforcement(directory: Path) -> SweepStudy:
     return study
 
 
+def pruned(directory: Path) -> SweepStudy:
+    """A sweep with `prune:`: a trial pruned (with and without an estimate of what it saved),
+    one decided but finished first, one running with a curve."""
+    from ftsweep.study.records import Finish, MarkPruned, Pruned, Report, State
+
+    study = make_study(directory, sweep_text(space=GRID_SPACE, extra="prune: {}\n"))
+    study.ask(5)
+    tell(study, [result(trial=0, values={"full_valid_loss": 0.5}), result(trial=3, values={})])
+    stopped = Pruned(step=4, progress=32, value=2.25, saved_tokens=1000, saved_cost=0.005)
+    with study.store.lock():
+        study.store.load(write=True)
+        study.store.apply(
+            [
+                Report(1, {32: 2.25}),
+                MarkPruned(1, stopped),
+                Finish(1, State.PRUNED),
+                MarkPruned(2, Pruned(step=2, progress=2, value=1.0)),
+                Finish(2, State.PRUNED),
+                MarkPruned(3, stopped),  # its job succeeded before the cancel took
+                Report(4, {8: 1.5}),
+            ]
+        )
+    tell(study, [result(trial=3, values={"full_valid_loss": 0.75})])
+    return study
+
+
 STUDIES: dict[str, Callable[[Path], SweepStudy]] = {
+    "pruned": pruned,
     "empty": lambda d: created(make_study(d, sweep_text())),
     "told mix": told_mix,
     "plain optuna states": plain_optuna_states,

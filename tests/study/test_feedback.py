@@ -549,3 +549,27 @@ def test_a_trial_completes_when_its_job_finished(tmp_path: Path, storage: str) -
     assert first is not None and second is not None
     assert first.astimezone(UTC) == datetime.fromtimestamp(finished, tz=UTC)
     assert abs(second.astimezone(UTC) - datetime.now(UTC)).total_seconds() < 600
+
+
+def test_a_pruned_trials_job_told_cancelled_again_is_no_conflict(tmp_path: Path) -> None:
+    """Pruning cancelled the job: a jobs.list page imported or told again says just that."""
+    from ftsweep.study.records import Finish, MarkPruned, Pruned, RecordJob, State
+    from ftsweep.study.records import JobRecord as Job
+
+    study = make_study(tmp_path, sweep_text(extra="prune: {}\n"))
+    study.ask(1)
+    with study.store.lock():
+        study.store.load(write=True)
+        study.store.apply(
+            [
+                RecordJob(0, Job(id="ftjob-0", status="cancelled")),
+                MarkPruned(0, Pruned(step=4, progress=32, value=2.0)),
+                Finish(0, State.PRUNED),
+            ]
+        )
+    report = tell(study, [result(trial=0, job_id="ftjob-0", status="cancelled")])
+    assert (report.finished, report.unchanged) == (0, 1)
+    (trial,) = study.trials()
+    assert trial.state == State.PRUNED and trial.pruned is not None
+    with pytest.raises(ResultsError, match=r"s-0000: is already pruned; tell --force"):
+        tell(study, [result(trial=0, job_id="ftjob-0", status="failed")])

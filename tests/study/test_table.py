@@ -47,3 +47,26 @@ def test_typed(column: Column, values: list[Any], expected: list[Any], kind: str
     found, found_kind = typed(column, values)
     assert (found, found_kind) == (expected, kind)
     assert [type(v) for v in found] == [type(v) for v in expected]
+
+
+def test_a_sweep_with_prune_has_columns_for_where_pruned_trials_stopped() -> None:
+    from ftsweep.study.records import Pruned, State, TrialRecord
+    from ftsweep.study.table import records_of
+
+    sweep = loads_sweep(sweep_text(extra="prune: {rule: halving}\n"))
+    names = [c.name for c in table_columns(sweep)]
+    after_costs = names[names.index("actual_cost") + 1 : names.index("error")]
+    assert after_costs == ["pruned_step", "pruned_value", "saved_tokens", "saved_cost"]
+    kinds = {c.name: c.kind for c in table_columns(sweep)}
+    assert [kinds[n] for n in after_costs] == ["int", "float", "int", "float"]
+    assert "pruned_step" not in [c.name for c in table_columns(loads_sweep(sweep_text()))]
+    stopped = Pruned(step=40, progress=320, value=1.25, saved_tokens=900, saved_cost=0.0045)
+    params = {"n_epochs": 1, "batch_size": 8}
+    trials = [
+        TrialRecord(0, "s-0000", params, State.PRUNED, pruned=stopped),
+        TrialRecord(1, "s-0001", params, State.RUNNING, pruned=stopped),  # its cancel pending
+        TrialRecord(2, "s-0002", params, State.COMPLETE, (0.5,), pruned=stopped),  # done first
+    ]
+    rows = records_of(sweep, trials)
+    facts = [tuple(r[n] for n in after_costs) for r in rows]
+    assert facts == [(40, 1.25, 900, 0.0045), (None,) * 4, (None,) * 4]

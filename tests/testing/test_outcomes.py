@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from ftsweep.testing import ManualClock, StandIn, TrialInput, smooth_loss, smooth_reward
-from ftsweep.testing.outcomes import result_csv, step_rows
+from ftsweep.testing.outcomes import learning_speed, result_csv, step_rows, total_steps
 
 from .conftest import MODEL, PHASE, finish, upload
 
@@ -85,3 +85,37 @@ def test_two_services_report_the_same_job_alike() -> None:
                 return [event.model_dump() for event in client.fine_tuning.jobs.list_events(job.id)]
 
     assert run() == run()
+
+
+def _epoch_ends(lrm: float, n_epochs: int = 4) -> list[float]:
+    """The full-validation losses a running job of this learning rate reports, epoch by epoch."""
+    trial = _trial(learning_rate_multiplier=lrm, n_epochs=n_epochs)
+    final, steps = smooth_loss(trial), total_steps(80, n_epochs, 8)
+    rows = step_rows("supervised", final, steps, n_epochs, speed=learning_speed(trial))
+    found = [row["full_valid_loss"] for row in rows if "full_valid_loss" in row]
+    assert len(found) == n_epochs and found[-1] == round(final, 6)  # it ends where it should
+    return [float(v) for v in found if v is not None]
+
+
+def test_a_bad_learning_rate_is_visibly_bad_from_the_first_epoch() -> None:
+    good, slow, fast = _epoch_ends(1.0), _epoch_ends(0.1), _epoch_ends(4.0)
+    assert good == sorted(good, reverse=True)  # a learning curve: it only falls
+    for bad in (slow, fast):
+        assert bad[0] > good[0] + 0.1  # worse already after one epoch of four
+        assert all(b > g for b, g in zip(bad, good, strict=True))
+    assert fast[0] - fast[-1] < good[0] - good[-1]  # a large rate stalls early
+
+
+def test_the_learning_rate_sets_how_fast_a_curve_falls_not_where_it_ends() -> None:
+    rows = step_rows("supervised", 0.4, steps=12, n_epochs=3, speed=0.5)
+    quick = step_rows("supervised", 0.4, steps=12, n_epochs=3, speed=3.0)
+    assert rows[-1]["full_valid_loss"] == quick[-1]["full_valid_loss"] == 0.4
+    assert rows[3]["full_valid_loss"] > quick[3]["full_valid_loss"]  # type: ignore[operator]
+    assert learning_speed(_trial(learning_rate_multiplier=4.0)) == 4.0
+    assert learning_speed(_trial()) == 2.0
+
+
+def test_a_reward_rises_along_the_same_curve() -> None:
+    rows = step_rows("reinforcement", 0.8, steps=12, n_epochs=3, speed=2.0)
+    rewards = [row["valid_reward_mean"] for row in rows if row["valid_reward_mean"] is not None]
+    assert rewards == sorted(rewards) and rewards[-1] == 0.8

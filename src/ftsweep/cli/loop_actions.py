@@ -186,8 +186,11 @@ def _show_trials(
     shown = records[-limit:] if limit is not None else records
     if format == "table":
         from ftsweep.cli.render import trials_table
+        from ftsweep.study.table import PRUNE_COLUMNS
 
-        columns = ["key", "state", *_shown_columns(study, shown)[1:], "job_status", "error"]
+        pruning = [name for name, _ in PRUNE_COLUMNS]  # empty ones are left out
+        columns = ["key", "state", *_shown_columns(study, shown)[1:], *pruning]
+        columns += ["job_status", "error"]
         left_out = len(records) - len(shown)
         trials_table(
             shown, list(dict.fromkeys(columns)), study.name, output, wide=wide, left_out=left_out

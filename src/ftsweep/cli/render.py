@@ -64,6 +64,10 @@ SHORT = {
     "job_status": "job",
     "estimated_cost": "est_cost",
     "actual_cost": "cost",
+    "pruned_step": "pr_step",
+    "pruned_value": "pr_value",
+    "saved_tokens": "saved_tok",
+    "saved_cost": "saved",
 }
 _TEXT_FLOOR = 10  # text is cut to no fewer characters than this (ellipsis included)
 _WIDE_HINT = "--wide shows all"

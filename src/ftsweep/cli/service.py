@@ -77,18 +77,28 @@ def sync(
         bool, typer.Option("--wait", help="Keep syncing until every job of the sweep finished.")
     ] = False,
     interval: Interval = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Cancel the running jobs the sweep's prune: rule judges hopeless."
+        ),
+    ] = False,
     provider: ProviderOption = None,
     storage: Storage = None,
 ) -> None:
     """Pull the sweep's jobs and tell the study what finished.
 
     Status, resolved hyperparameters, trained tokens and the objective's metrics (from result
-    files, else metric events and checkpoints). Syncing twice changes nothing. Ctrl-C stops
-    waiting and loses nothing.
+    files, else metric events and checkpoints). With prune: in the sweep, also each running
+    job's curve (stored as Optuna's intermediate values); --prune then cancels the hopeless
+    jobs and records them as pruned. Syncing twice changes nothing. Ctrl-C stops waiting and
+    loses nothing.
     """
     from ftsweep.cli.service_actions import sync_command
 
-    sync_command(path, wait=wait, interval=interval, provider=provider, storage=storage)
+    sync_command(
+        path, wait=wait, interval=interval, prune=prune, provider=provider, storage=storage
+    )
 
 
 @app.command(cls=Command)
@@ -126,7 +136,7 @@ def run(
 ) -> None:
     """Run the whole sweep: submit, sync, ask again, until it is done.
 
-    Keeps K jobs in flight.
+    Keeps K jobs in flight; with prune: in the sweep, cancels the jobs judged hopeless.
     Ends when max_trials or the budget is reached or the space is used up and every job
     finished. Safe to
     stop (Ctrl-C, a crash) and start again: it carries on where it was.

@@ -1,8 +1,10 @@
 """What the service commands do, between parsing their arguments and exiting.
 
 Progress goes to stderr: a live table (one line per job: trial, status, elapsed, metric) when
-stderr is a terminal, one plain line per look at the service otherwise. Ctrl-C while waiting
-stops the command and loses nothing: every job and result is stored as soon as it is known.
+stderr is a terminal, one plain line per look at the service otherwise; a line for each trial
+pruned, as it is pruned, and the trained tokens (and money) pruning saved at the end. Ctrl-C
+while waiting stops the command and loses nothing: every job and result is stored as soon as
+it is known.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ftsweep.cli.loop_actions import NOTHING_TO_HAND_OUT, opened_study
 if TYPE_CHECKING:
     from ftsweep.provider.backend import Backend
     from ftsweep.provider.connect import Provider
+    from ftsweep.provider.prune import PrunedTrial
     from ftsweep.provider.submit import SubmitReport
     from ftsweep.provider.sync import JobView, SyncReport
     from ftsweep.study.sweep_study import SweepStudy
@@ -103,32 +106,72 @@ def sync_command(
     *,
     wait: bool,
     interval: float | None,
+    prune: bool = False,
     provider: Provider | None,
     storage: str | None,
 ) -> None:
     from ftsweep.provider.sync import sync, watch
 
-    opened = opened_study(path, storage)
+    opened = opened_study(path, storage, priced=prune)  # priced: what pruning saves
     with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
         pause = interval or study.sweep.spec.service.poll_interval
-        with _view(study) as show:
+        pruned: list[PrunedTrial] = []
+        with _view(study, pruned) as show:
             if wait:
-                report = watch(study, backend, interval=pause, on_sync=show)
+                report = watch(study, backend, interval=pause, on_sync=show, prune=prune)
             else:
-                report = sync(study, backend)
+                report = sync(study, backend, prune=prune)
                 show(report)
-    _print_sync(study.name, report)
+    _print_sync(study.name, report, pruned)
 
 
-def _print_sync(name: str, report: SyncReport) -> None:
+def _print_sync(name: str, report: SyncReport, pruned: list[PrunedTrial]) -> None:
     for note in report.notes:
         _say(f"note: {note}")
+    if report.hopeless:
+        keys = ", ".join(report.hopeless)
+        _say(f"note: judged hopeless, left running: {keys} (`ftsweep sync --prune` stops them)")
     told = report.told
     failed = f" ({told.failed} failed)" if told.failed else ""
     _say(
         f"{name}: {len(report.jobs)} job(s) seen, {report.running} running; "
         f"{told.finished} trial(s) finished{failed}, {told.updated} updated"
+        f"{f', {len(pruned)} pruned' if pruned else ''}"
+        f"{f'; {report.curves} curve(s) stored' if report.curves else ''}"
     )
+    if pruned:
+        _say(_saved(name, pruned))
+
+
+def _pruned_line(trial: PrunedTrial) -> str:
+    """One pruned trial: where it stopped and what that saves."""
+    where = trial.pruned
+    saved = _tokens_and_money(where.saved_tokens, where.saved_cost)
+    return (
+        f"{trial.key}: pruned at step {where.step:,} ({where.progress:,} examples trained), "
+        f"value {where.value:.6g}; saves {saved}"
+    )
+
+
+def _saved(name: str, pruned: list[PrunedTrial]) -> str:
+    """What pruning saved in all (estimated; some pruned jobs may have no estimate)."""
+    facts = [p.pruned for p in pruned]
+    tokens = sum(f.saved_tokens or 0 for f in facts)
+    costs = [f.saved_cost for f in facts]
+    cost = sum(c for c in costs if c is not None) if any(c is not None for c in costs) else None
+    unknown = sum(1 for f in facts if f.saved_tokens is None)
+    left = f"; {unknown} without an estimate" if unknown else ""
+    saved = _tokens_and_money(tokens if unknown < len(facts) else None, cost)
+    return f"{name}: {len(pruned)} trial(s) pruned, saving {saved}{left}"
+
+
+def _tokens_and_money(tokens: int | None, cost: float | None) -> str:
+    from ftsweep.data.cost import money
+
+    if tokens is None:
+        return "an unknown number of trained tokens (no local training data to estimate from)"
+    price = f" (${money(cost)})" if cost is not None else ""
+    return f"~{tokens:,} trained tokens{price}"
 
 
 def cancel_command(
@@ -164,7 +207,7 @@ def run_command(
     opened = opened_study(path, storage, priced=True, prices=prices)
     with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
         pause = interval or study.sweep.spec.service.poll_interval
-        with _view(study) as show:
+        with _view(study, []) as show:
             report = run(
                 study,
                 backend,
@@ -177,6 +220,8 @@ def run_command(
         f"{study.name}: done ({report.ended}); {report.submitted} job(s) submitted, "
         f"{report.refused} refused, in {report.rounds} round(s)"
     )
+    if report.pruned:
+        _say(_saved(study.name, report.pruned))
 
 
 def _print_refused(report: SubmitReport) -> None:
@@ -188,17 +233,32 @@ def _print_refused(report: SubmitReport) -> None:
 
 
 @contextlib.contextmanager
-def _view(study: SweepStudy) -> Iterator[Callable[[SyncReport], None]]:
-    """A callable that shows each sync: a live table on a terminal, plain lines otherwise."""
+def _view(study: SweepStudy, pruned: list[PrunedTrial]) -> Iterator[Callable[[SyncReport], None]]:
+    """A callable that shows each sync: a live table on a terminal, plain lines otherwise; and
+    a line for each trial it pruned, which it adds to `pruned`."""
     metric = study.sweep.objectives[0].metric
     if not sys.stderr.isatty():
-        yield lambda report: _say(_line(study.name, report))
+
+        def plain(report: SyncReport) -> None:
+            _say(_line(study.name, report))
+            for trial in report.pruned:
+                _say(_pruned_line(trial))
+            pruned.extend(report.pruned)
+
+        yield plain
         return
     from rich.console import Console
     from rich.live import Live
 
     with Live(console=Console(stderr=True), refresh_per_second=2, transient=False) as live:
-        yield lambda report: live.update(_table(study.name, report, metric))
+
+        def table(report: SyncReport) -> None:
+            for trial in report.pruned:  # above the table, which stays at the bottom
+                live.console.print(_pruned_line(trial), markup=False, highlight=False)
+            pruned.extend(report.pruned)
+            live.update(_table(study.name, report, metric))
+
+        yield table
 
 
 def _line(name: str, report: SyncReport) -> str:

@@ -15,8 +15,9 @@ cost is worked out when read, from the service's `trained_tokens` and the price 
 What a sweep has spent (`spent`), which a budget bounds: for every trial of the sweep that ftsweep
 handed out, the actual figure once its job reported one; otherwise its estimate, while it runs
 and also when it ended without a figure but had a job (a cancelled job is billed for what it
-trained). A trial that never got a job cost nothing. Imported jobs were paid for before the
-sweep: they are shown with their cost but use none of its budget.
+trained): for a pruned trial, its estimate less what stopping it saved (the untrained share).
+A trial that never got a job cost nothing. Imported jobs were paid for before the sweep: they
+are shown with their cost but use none of its budget.
 """
 
 from __future__ import annotations
@@ -232,7 +233,14 @@ class Costing:
                 made = self.trial_estimate(trial)
                 tokens = made.trained_tokens if made is not None else 0
             return Spend(tokens, cost)
-        return self.trial_estimate(trial)
+        made = self.trial_estimate(trial)
+        saved = trial.pruned if trial.state.value == "pruned" else None
+        if made is None or saved is None or saved.saved_tokens is None:
+            return made
+        cost = made.cost
+        if cost is not None and saved.saved_cost is not None:
+            cost = max(0.0, cost - saved.saved_cost)
+        return Spend(max(0, made.trained_tokens - saved.saved_tokens), cost)
 
     def spent(self, trials: Iterable[TrialRecord]) -> Spend | None:
         """What the sweep's current trials have spent or committed; None when some trial's

@@ -1,10 +1,12 @@
 """Cancel a sweep's jobs, and the closed loop: keep K jobs in flight until the sweep is done.
 
-`run` repeats: sync (tell the study what finished), submit new trials while fewer than K jobs
-are in flight (the trials an interrupted submit left without a job go first), wait. It ends
-when nothing is in flight and nothing more can be asked (`max_trials` reached, the space used
-up). Every step is stored as it happens, so a `run` killed at any moment and started again
-carries on where it was: no trial gets a second job, no finished job is lost.
+`run` repeats: sync (tell the study what finished, and with `prune:` in the sweep stop the jobs
+judged hopeless: `ftsweep.provider.prune`), submit new trials while fewer than K jobs are in
+flight (the trials an interrupted submit left without a job go first, and a pruned job's slot
+is taken at once), wait. It ends when nothing is in flight and nothing more can be asked
+(`max_trials` reached, the space used up). Every step is stored as it happens, so a `run`
+killed at any moment and started again carries on where it was: no trial gets a second job, no
+finished job is lost.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import partial
 from ftsweep.errors import RefusedError, ServiceError, StudyError
 from ftsweep.provider.backend import Backend
 from ftsweep.provider.files import upload_data_files
+from ftsweep.provider.prune import PrunedTrial
 from ftsweep.provider.retry import Retry
 from ftsweep.provider.submit import SubmitReport, job_record, submit
 from ftsweep.provider.sync import SyncReport, in_flight, sync
@@ -67,12 +70,13 @@ def cancel(
 
 @dataclass
 class RunReport:
-    """What a run did in all: jobs submitted, syncs, and why it ended."""
+    """What a run did in all: jobs submitted, syncs, trials pruned, and why it ended."""
 
     submitted: int = 0
     refused: int = 0
     rounds: int = 0
     ended: str = ""
+    pruned: list[PrunedTrial] = field(default_factory=list)
 
 
 def run(
@@ -91,9 +95,11 @@ def run(
     with study.store.lock():  # a run may be the sweep's first command: make its study
         study.store.load(write=True)
     files = upload_data_files(study, backend)  # once per run, not once per round
+    prune = study.sweep.spec.prune is not None
     while True:
         report.rounds += 1
-        synced = sync(study, backend)
+        synced = sync(study, backend, prune=prune)
+        report.pruned += synced.pruned
         on_sync(synced)
         # Only trials with a job hold a slot: one whose submit died is resubmitted below.
         flying = sum(1 for t in in_flight(study.trials()) if t.job.id)

@@ -264,7 +264,7 @@ def _apply(
     if problem is not None:
         return problem
     if view.state.finished:
-        if outcome is None or _same(view, outcome):
+        if outcome is None or _same(view, outcome) or _cancelled_by_pruning(view, result):
             _note_ignored(view, told, report)
             return None
         if not force:
@@ -324,6 +324,12 @@ def _same(view: _View, outcome: Outcome) -> bool:
         and values is not None
         and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(view.values, values, strict=True))
     )
+
+
+def _cancelled_by_pruning(view: _View, result: Result) -> bool:
+    """A pruned trial's job, told cancelled: that is how pruning left it, not another result
+    (a jobs.list page imported again, say)."""
+    return view.state == State.PRUNED and result.status == "cancelled"
 
 
 _STATE_WORDS = {State.COMPLETE: "complete", State.FAIL: "failed", State.PRUNED: "pruned"}

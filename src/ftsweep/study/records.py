@@ -12,10 +12,15 @@ ftsweep works on them and never on Optuna. A record holds what a trial means to 
   sweep), `pending` (the batch it waits in, see `ftsweep.study.delivery`)
 - `job`: what is known of its job (`JobRecord`)
 - `started`, `completed`: aware UTC times
+- `intermediate_values`: Optuna's intermediate values, the sweep's prune metric by progress
+  (examples trained: step x batch size), as `sync` read them from the job's metric events
+- `pruned`: where the trial was judged hopeless and what stopping its job saves (`Pruned`); on
+  a running trial it is a decision whose cancel has not been seen through yet
 
 A write says what should change, not how: `Create`, `Finish`, `Discard`, `RecordJob` (the job
-facts a trial does not hold yet), `Deliver` (a batch reached its reader) and `RememberFile` (a
-data file's id on the service, by content). The store applies a list of them all or nothing.
+facts a trial does not hold yet), `Report` (intermediate values), `MarkPruned` (a decision to
+prune), `Deliver` (a batch reached its reader) and `RememberFile` (a data file's id on the
+service, by content). The store applies a list of them all or nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ __all__ = [
     "Discard",
     "Finish",
     "JobRecord",
+    "MarkPruned",
+    "Pruned",
+    "RecordJob",
     "RememberFile",
+    "Report",
     "Scalar",
     "State",
     "TrialRecord",
@@ -125,6 +134,21 @@ def _newer(value: Any, old: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class Pruned:
+    """Where a trial was judged hopeless (`ftsweep.study.pruning`): `step` is its job's step at
+    the last value judged, `progress` the examples it had trained there (step x batch size),
+    `value` the prune metric there; `saved_tokens` and `saved_cost` estimate what the rest of
+    the job would have trained and cost (None: it cannot be estimated, for want of local
+    training data or a price)."""
+
+    step: int
+    progress: int
+    value: float
+    saved_tokens: int | None = None
+    saved_cost: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TrialRecord:
     """One trial of a sweep's study, as loaded; see the module docstring."""
 
@@ -142,6 +166,8 @@ class TrialRecord:
     started: datetime | None = None
     completed: datetime | None = None
     shows_config: bool = True  # whether its configuration is stored as `config.*` attributes
+    intermediate_values: Mapping[int, float] = field(default_factory=dict)
+    pruned: Pruned | None = None
 
     @property
     def original(self) -> int:
@@ -227,6 +253,26 @@ class RecordJob:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """A running trial's intermediate values, as Optuna's `trial.report` sets them: `values` by
+    step (here progress: examples trained). Only values the trial does not already hold as they
+    are get written, so reporting the same curve again writes nothing."""
+
+    number: int
+    values: Mapping[int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPruned:
+    """A running trial was judged hopeless: where, and what stopping it saves. Written before its
+    job is cancelled, so that a command killed in between leaves the decision to the next sync;
+    `Finish(number, State.PRUNED)` follows once the job is seen cancelled."""
+
+    number: int
+    pruned: Pruned
+
+
+@dataclass(frozen=True, slots=True)
 class Deliver:
     """A handed-out batch reached its reader: its pending trials are no longer reclaimable."""
 
@@ -242,4 +288,4 @@ class RememberFile:
     file_id: str
 
 
-Write = Create | Finish | Discard | RecordJob | Deliver | RememberFile
+Write = Create | Finish | Discard | RecordJob | Report | MarkPruned | Deliver | RememberFile

@@ -16,7 +16,11 @@ Columns, in this order (hyperparameters and metrics follow the sweep):
 - one column per objective metric (`full_valid_loss`, ...), then `trained_tokens`
 - `estimated_cost` (what the trial was expected to cost when it was handed out) and
   `actual_cost` (its job's `trained_tokens` at the price table's price), both empty where no
-  price applies (`ftsweep.data.cost`); `error`
+  price applies (`ftsweep.data.cost`)
+- with `prune:` in the sweep, `pruned_step` and `pruned_value` (where a pruned trial's job
+  was stopped: its step, and the prune metric there), `saved_tokens` and `saved_cost` (what
+  the rest of the job would have trained and cost, estimated); empty but on pruned trials
+- `error`
 - `started`, `completed` (UTC timestamps)
 
 Each column has a kind, from the sweep, whether or not a trial has a value: `int` (`number`, never
@@ -41,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ftsweep._bulk import bulk
 from ftsweep.api.hyperparameters import AUTO, RULES
-from ftsweep.study.records import JobRecord, TrialRecord, current
+from ftsweep.study.records import JobRecord, State, TrialRecord, current
 from ftsweep.sweep.dimensions import Categorical, Dimension, IntRange
 
 if TYPE_CHECKING:
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
     from ftsweep.sweep.space import Params, Space
 
 __all__ = [
+    "PRUNE_COLUMNS",
     "Column",
     "Kind",
     "Records",
@@ -65,6 +70,23 @@ __all__ = [
 Kind = Literal["int", "float", "flag", "text", "time"]
 
 _JOB = ["job_id", "job_status", "fine_tuned_model"]
+_COSTS: tuple[tuple[str, Kind], ...] = (
+    ("trained_tokens", "int"),
+    ("estimated_cost", "float"),
+    ("actual_cost", "float"),
+)
+_LAST: tuple[tuple[str, Kind], ...] = (
+    ("error", "text"),
+    ("started", "time"),
+    ("completed", "time"),
+)
+#: The columns of a sweep with `prune:`: where a pruned trial stopped, what that saved.
+PRUNE_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("pruned_step", "int"),
+    ("pruned_value", "float"),
+    ("saved_tokens", "int"),
+    ("saved_cost", "float"),
+)
 _RULE_KINDS: dict[str, Kind] = {"int": "int", "float": "float", "enum": "text"}
 
 
@@ -97,18 +119,18 @@ def table_columns(sweep: Sweep) -> list[Column]:
     for name, rule in RULES.items():
         if sweep.method in rule.methods:
             add(f"resolved_{name}", _RULE_KINDS[rule.kind])
-    for name in _JOB:
-        add(name, "text")
-    for objective in sweep.objectives:
-        if objective.metric != "trained_tokens":
-            add(objective.metric, "float")
-    add("trained_tokens", "int")
-    add("estimated_cost", "float")
-    add("actual_cost", "float")
-    add("error", "text")
-    add("started", "time")
-    add("completed", "time")
+    for name, kind in _job_and_after(sweep):
+        add(name, kind)
     return list(out.values())
+
+
+def _job_and_after(sweep: Sweep) -> list[tuple[str, Kind]]:
+    """The columns from the job's on: the job, the objective metrics, costs, pruning's (with
+    `prune:`), error and times."""
+    metrics = [o.metric for o in sweep.objectives if o.metric != "trained_tokens"]
+    pruning = PRUNE_COLUMNS if sweep.spec.prune is not None else ()
+    job: list[tuple[str, Kind]] = [(name, "text") for name in _JOB]
+    return [*job, *((m, "float") for m in metrics), *_COSTS, *pruning, *_LAST]
 
 
 def _dimension_kind(space: Space, name: str) -> tuple[Kind, bool]:
@@ -281,6 +303,14 @@ def _record(
             record[objective.metric] = value
     if trial.supersedes is not None:
         record["origin"] = f"{record['origin']} (replaced)"
+    if trial.pruned is not None and trial.state == State.PRUNED and "pruned_step" in record:
+        where = trial.pruned  # on a trial still running, or whose job ended first: no fact
+        record.update(
+            pruned_step=where.step,
+            pruned_value=where.value,
+            saved_tokens=where.saved_tokens,
+            saved_cost=where.saved_cost,
+        )
     return record
 
 

@@ -250,10 +250,14 @@ class Prune(_Strict):
     - `rule`: `median` (worse than the median of the others at the same point), `percentile`
       (worse than `percentile` of them) or `halving` (successive halving).
     - `metric`: the per-step metric judged; by default the objective's.
-    - `startup_trials`: trials that must have reported before any job is pruned.
+    - `startup_trials`: trials that must have finished (with a curve) before any job is pruned.
     - `warmup_steps`: how far a job runs before it may be pruned.
     - `min_trials`: how many other trials must have a value at a point to compare with.
     - `min_steps`, `reduction_factor`: successive halving's minimum resource and rate.
+
+    Curves are compared by progress, the examples a job has trained (step x batch size), so that
+    jobs of different batch sizes compare at the same cost: `warmup_steps` and `min_steps`
+    count in that unit (`ftsweep.study.pruning`).
     """
 
     rule: Literal["median", "percentile", "halving"] = "median"

@@ -2,7 +2,8 @@
 
 It serves OpenAI's `/v1` routes and Azure OpenAI's (dated `?api-version=` and `/openai/v1`)
 on 127.0.0.1, moves jobs through their phases on an injectable clock, reports metrics from a
-deterministic function of the hyperparameters, and misbehaves on request (`Fault`).
+deterministic function of the hyperparameters (step by step while a job runs, along a learning
+curve whose speed the learning rate sets), and misbehaves on request (`Fault`).
 """
 
 from ftsweep.testing.clock import Clock, ManualClock, SystemClock

@@ -4,6 +4,12 @@ An `OutcomeFn` maps a job's resolved hyperparameters (and model, method, seed) t
 objective: the last `full_valid_loss` for supervised and DPO jobs, the last `valid_reward_mean`
 for reinforcement jobs. `step_rows` draws the per-step curve that ends there, which becomes the
 job's metric events, checkpoints and result-file CSV (API_FACTS section 7).
+
+The curve is a learning curve over the epochs trained: it falls (or, for a reward, rises) from
+where every job starts towards its final value at a `learning_speed` set by the learning rate,
+so that a job with a bad learning rate is visibly bad early: a small one learns slowly, towards
+a poor final value; a large one drops fast and stalls at a poor one. That is what early
+stopping (`prune:`) needs to be tried on.
 """
 
 from __future__ import annotations
@@ -79,6 +85,12 @@ def smooth_reward(trial: TrialInput) -> float:
     return 1.0 / (1.0 + smooth_loss(trial))
 
 
+def learning_speed(trial: TrialInput) -> float:
+    """How fast a job's curve approaches its final value, per epoch: faster with a larger
+    learning rate (e-folds per epoch: 2 at learning_rate_multiplier 1)."""
+    return 2.0 * math.sqrt(max(_number(trial, "learning_rate_multiplier", 1.0), 1e-6))
+
+
 def default_outcome(trial: TrialInput) -> float:
     """`smooth_reward` for reinforcement jobs, `smooth_loss` for the others."""
     return smooth_reward(trial) if trial.method == "reinforcement" else smooth_loss(trial)
@@ -90,33 +102,41 @@ def total_steps(n_examples: int, n_epochs: int, batch_size: int) -> int:
 
 
 def step_rows(
-    method: str, final: float, steps: int, n_epochs: int, validated: bool = True
+    method: str,
+    final: float,
+    steps: int,
+    n_epochs: int,
+    validated: bool = True,
+    speed: float | None = None,
 ) -> list[Row]:
     """One metrics row per step, ending at `final`.
 
     With a validation file (`validated`), each epoch's last step also carries the validation
     and full-validation figures; without one, the validation figures are missing throughout.
+    `speed` is the curve's approach per epoch (`learning_speed`); by default it covers four
+    e-folds over the whole job, whatever its length.
     """
     per_epoch = max(1, steps // n_epochs)
+    rate = (speed if speed is not None else 4.0 / n_epochs) * n_epochs  # over the whole job
     rows = []
     for step in range(1, steps + 1):
         progress = step / steps
         epoch_end = validated and (step % per_epoch == 0 or step == steps)
         if method == "reinforcement":
-            rows.append(_reward_row(step, final, progress, epoch_end))
+            rows.append(_reward_row(step, _curve(0.05, final, progress, rate), epoch_end))
         else:
-            rows.append(_loss_row(step, final, progress, epoch_end))
+            rows.append(_loss_row(step, _curve(2.5, final, progress, rate), epoch_end))
     return rows
 
 
-def _curve(start: float, final: float, progress: float) -> float:
-    """An exponential approach from `start` to `final` as `progress` goes from 0 to 1."""
-    span = 1.0 - math.exp(-4.0)
-    return final + (start - final) * (math.exp(-4.0 * progress) - math.exp(-4.0)) / span
+def _curve(start: float, final: float, progress: float, rate: float) -> float:
+    """An exponential approach from `start` to `final` as `progress` goes from 0 to 1, `rate`
+    e-folds over the whole way (exactly `final` at its end)."""
+    span = 1.0 - math.exp(-rate)
+    return final + (start - final) * (math.exp(-rate * progress) - math.exp(-rate)) / span
 
 
-def _loss_row(step: int, final: float, progress: float, epoch_end: bool) -> Row:
-    valid = _curve(2.5, final, progress)
+def _loss_row(step: int, valid: float, epoch_end: bool) -> Row:
     train = valid * 0.9
     accuracy = 1.0 / (1.0 + valid)
     row: Row = {
@@ -134,8 +154,7 @@ def _loss_row(step: int, final: float, progress: float, epoch_end: bool) -> Row:
     return row
 
 
-def _reward_row(step: int, final: float, progress: float, epoch_end: bool) -> Row:
-    reward = _curve(0.05, final, progress)
+def _reward_row(step: int, reward: float, epoch_end: bool) -> Row:
     row: Row = {
         "step": step,
         "train_mean_reward": round(reward * 0.98, 6),

@@ -25,7 +25,14 @@ from ftsweep.testing.lifecycle import (
     resolve,
     trained_tokens,
 )
-from ftsweep.testing.outcomes import OutcomeFn, TrialInput, result_csv, step_rows, total_steps
+from ftsweep.testing.outcomes import (
+    OutcomeFn,
+    TrialInput,
+    learning_speed,
+    result_csv,
+    step_rows,
+    total_steps,
+)
 from ftsweep.testing.validation import JobSpec, check_job
 
 FailFn = Callable[[JobSpec], JobError | None]
@@ -169,7 +176,14 @@ class Store:
             created_at=now,
             phase_seconds=self.settings.phase_seconds,
             resolved=resolved,
-            rows=step_rows(spec.method, final, steps, epochs, spec.validation_file is not None),
+            rows=step_rows(
+                spec.method,
+                final,
+                steps,
+                epochs,
+                spec.validation_file is not None,
+                speed=learning_speed(trial),
+            ),
             trained_tokens=trained_tokens(tokens, epochs),
             fine_tuned_model=fine_tuned_name(spec, dialect, self.settings.organization, ident),
             result_file_id=f"file-{digest('result', ident, length=_id_length(dialect))}",

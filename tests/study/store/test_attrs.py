@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from ftsweep.study.records import JobRecord
-from ftsweep.study.store.attrs import config_attrs, has_config, job_attrs, job_record
+import pytest
+
+from ftsweep.study.records import JobRecord, Pruned
+from ftsweep.study.store.attrs import (
+    config_attrs,
+    has_config,
+    job_attrs,
+    job_record,
+    pruned_attr,
+    pruned_record,
+)
 
 JOB = JobRecord(
     id="ftjob-1",
@@ -70,3 +79,33 @@ def test_a_merged_job_takes_every_newer_fact_and_keeps_the_rest() -> None:
         resolved={"n_epochs": 3, "batch_size": 8},
     )
     assert older.merged(JobRecord()) == older
+
+
+def test_a_pruning_is_one_attribute_that_reads_back_as_it_was() -> None:
+    full = Pruned(step=40, progress=320, value=1.25, saved_tokens=9000, saved_cost=0.045)
+    assert pruned_attr(full) == {
+        "step": 40,
+        "progress": 320,
+        "value": 1.25,
+        "saved_tokens": 9000,
+        "saved_cost": 0.045,
+    }
+    unknown = Pruned(step=4, progress=4, value=2.0)  # no local data: nothing estimated
+    assert pruned_attr(unknown) == {"step": 4, "progress": 4, "value": 2.0}
+    for pruned in (full, unknown):
+        assert pruned_record(pruned_attr(pruned)) == pruned
+
+
+@pytest.mark.parametrize(
+    "attr",
+    [
+        None,
+        "pruned",
+        {"step": 4, "value": 1.0},
+        {"step": -1, "progress": 4, "value": 1.0},
+        {"step": 4, "progress": 4, "value": "bad"},
+        {"step": True, "progress": 4, "value": 1.0},
+    ],
+)
+def test_an_attribute_that_is_no_pruning_reads_as_none(attr: object) -> None:
+    assert pruned_record(attr) is None

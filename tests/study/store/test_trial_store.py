@@ -6,12 +6,26 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
 
 from ftsweep.errors import StudyError
-from ftsweep.study.records import Create, Deliver, Discard, Finish, JobRecord, RecordJob, State
+from ftsweep.study import SweepStudy
+from ftsweep.study.records import (
+    Create,
+    Deliver,
+    Discard,
+    Finish,
+    JobRecord,
+    MarkPruned,
+    Pruned,
+    RecordJob,
+    Report,
+    State,
+    Write,
+)
 from ftsweep.study.store.trial_store import TrialStore
 from tests.study.test_study import CONTINUOUS_SPACE, make_study, sweep_text
 
@@ -137,3 +151,112 @@ def test_a_new_trial_on_a_journal_is_the_record_optuna_writes(
         return numbers, [json.dumps(log) for log in new]
 
     assert written(tmp_path / "a", by_optuna=False) == written(tmp_path / "b", by_optuna=True)
+
+
+# -- intermediate values and pruning ----------------------------------------------------------
+
+
+@pytest.fixture(params=["journal", "sqlite", "postgresql"])
+def storage(tmp_path: Path, request: pytest.FixtureRequest) -> str | None:
+    """The default journal file, a SQLite file, or a fresh PostgreSQL database (skipped
+    without a server)."""
+    if request.param == "journal":
+        return None
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'studies.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def optuna_view(study: SweepStudy) -> list[tuple[str, dict[int, float]]]:
+    """Each trial's state and intermediate values as Optuna's own storage reads them: its
+    journal backend, or a fresh RDB storage."""
+    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = study.location.path
+    if path is not None:
+        storage: Any = JournalStorage(JournalFileBackend(str(path)))
+    else:
+        storage = RDBStorage(study.location.url)
+    found = optuna.load_study(study_name="s", storage=storage)
+    trials = [(t.state.name, t.intermediate_values) for t in found.get_trials()]
+    if path is None:
+        storage.engine.dispose()
+    return trials
+
+
+def applied(study: SweepStudy, writes: list[Write]) -> None:
+    with study.store.lock():
+        study.store.load(write=True)
+        study.store.apply(writes)
+
+
+def test_reported_values_are_optunas_intermediate_values_written_once(
+    tmp_path: Path, storage: str | None
+) -> None:
+    study = make_study(tmp_path, sweep_text(), storage)
+    study.ask(2)
+    applied(study, [Report(0, {20: 1.5, 40: 1.25}), Report(1, {20: 2.0})])
+    assert [t.intermediate_values for t in study.trials()] == [{20: 1.5, 40: 1.25}, {20: 2.0}]
+    assert optuna_view(study) == [("RUNNING", {20: 1.5, 40: 1.25}), ("RUNNING", {20: 2.0})]
+    size = study.location.path.stat().st_size if study.location.path else None
+    applied(study, [Report(0, {20: 1.5, 40: 1.25})])  # a sync that read the same curve again
+    if study.location.path is not None:
+        assert study.location.path.stat().st_size == size  # nothing appended
+    applied(study, [Report(0, {40: 1.25, 60: 1.0}), Report(1, {20: 1.75})])  # one new, one moved
+    assert optuna_view(study) == [
+        ("RUNNING", {20: 1.5, 40: 1.25, 60: 1.0}),
+        ("RUNNING", {20: 1.75}),
+    ]
+    assert study.trials()[0].intermediate_values == {20: 1.5, 40: 1.25, 60: 1.0}
+    study.close()
+
+
+def test_a_pruned_trial_keeps_where_it_stopped_and_optuna_sees_it_pruned(
+    tmp_path: Path, storage: str | None
+) -> None:
+    study = make_study(tmp_path, sweep_text(extra="max_trials: 3\n"), storage)
+    study.ask(2)
+    where = Pruned(step=40, progress=320, value=1.25, saved_tokens=9000, saved_cost=0.045)
+    applied(study, [Report(0, {160: 1.5, 320: 1.25}), MarkPruned(0, where)])
+    decided = study.trials()[0]
+    assert (decided.state, decided.pruned) == (State.RUNNING, where)  # decided, not yet done
+    applied(study, [RecordJob(0, JobRecord(id="ftjob-0", status="cancelled"))])
+    applied(study, [Finish(0, State.PRUNED)])
+    pruned, running = study.trials()
+    assert (pruned.state, pruned.pruned, pruned.values) == (State.PRUNED, where, None)
+    assert pruned.intermediate_values == {160: 1.5, 320: 1.25} and pruned.counts
+    assert running.pruned is None
+    assert optuna_view(study)[0] == ("PRUNED", {160: 1.5, 320: 1.25})
+    # Samplers learn from it as Optuna's own pruned trial: state and intermediate values.
+    frozen = study.store.optuna_trials(study.trials())[0]
+    assert (frozen.state.name, frozen.intermediate_values) == ("PRUNED", {160: 1.5, 320: 1.25})
+    assert len(study.ask(5)) == 1  # it counts towards max_trials
+    study.close()
+
+
+def test_a_curve_and_the_finish_it_ends_with_are_one_append_optuna_replays(
+    tmp_path: Path,
+) -> None:
+    study = make_study(tmp_path, sweep_text())
+    study.ask(1)
+    path = study.location.path
+    assert path is not None
+    before = path.read_bytes()
+    applied(study, [Finish(0, State.COMPLETE, (0.5,)), Report(0, {8: 2.0, 16: 0.5})])
+    appended = path.read_bytes()[len(before) :].splitlines()
+    assert b'"records":3' in appended[0]  # the frame, two values, then the state
+    assert [json.loads(line)["op_code"] for line in appended[1:]] == [7, 7, 6]
+    assert optuna_view(study) == [("COMPLETE", {8: 2.0, 16: 0.5})]
+    assert study.trials()[0].intermediate_values == {8: 2.0, 16: 0.5}
+
+
+def test_a_finished_trial_takes_no_intermediate_values(tmp_path: Path) -> None:
+    study = make_study(tmp_path, sweep_text())
+    study.ask(1)
+    applied(study, [Finish(0, State.FAIL)])
+    path = study.location.path
+    assert path is not None
+    size = path.stat().st_size
+    applied(study, [Report(0, {8: 2.0})])  # read while the job ran, told late: dropped
+    assert path.stat().st_size == size and study.trials()[0].intermediate_values == {}

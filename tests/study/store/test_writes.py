@@ -156,3 +156,51 @@ def test_a_completion_time_is_the_commits(tmp_path: Path) -> None:
     assert trial.datetime_start is not None and trial.datetime_complete is not None
     assert trial.datetime_complete >= trial.datetime_start
     assert trial.duration is not None
+
+
+def test_intermediate_values_are_the_records_optunas_setter_writes(tmp_path: Path) -> None:
+    bulk_path, own_path = tmp_path / "bulk.log", tmp_path / "own.log"
+    bulk, own = journal(bulk_path), optunas(own_path)
+    study_id, ids = running_trials(bulk, 2)
+    _, own_ids = running_trials(own, 2)
+    start = len(bulk_path.read_text().splitlines()), len(own_path.read_text().splitlines())
+    writes = TrialWrites()
+    writes.intermediate(ids[0], {20: 1.5, 40: 1.25})
+    writes.intermediate(ids[1], {20: float("inf")})
+    writes.finish(ids[0], TrialState.PRUNED, None)
+    writes.commit(bulk)
+    own.set_trial_intermediate_value(own_ids[0], 20, 1.5)
+    own.set_trial_intermediate_value(own_ids[0], 40, 1.25)
+    own.set_trial_state_values(own_ids[0], TrialState.PRUNED, None)
+    own.set_trial_intermediate_value(own_ids[1], 20, float("inf"))
+
+    def records(path: Path, skip: int) -> list[dict[str, Any]]:
+        logs = [json.loads(line) for line in path.read_text().splitlines()[skip:]]
+        return [
+            {k: v for k, v in log.items() if k not in ("worker_id", "datetime_complete")}
+            for log in logs
+            if log.get("worker_id") != APPEND
+        ]
+
+    def by_op(logs: list[dict[str, Any]]) -> list[str]:
+        return sorted(json.dumps(log, sort_keys=True) for log in logs)
+
+    assert by_op(records(bulk_path, start[0])) == by_op(records(own_path, start[1]))
+    assert [t.intermediate_values for t in optunas(bulk_path).get_all_trials(study_id)] == [
+        {20: 1.5, 40: 1.25},
+        {20: float("inf")},
+    ]
+
+
+def test_a_database_takes_intermediate_values_in_the_transaction(sqlite: Any) -> None:
+    storage = sqlite()
+    study_id, ids = running_trials(storage, 1)
+    writes = TrialWrites()
+    writes.intermediate(ids[0], {8: 2.0, 16: float("nan")})
+    writes.commit(storage)
+    writes.intermediate(ids[0], {16: 1.0, 24: 0.5})  # one value changed, one new
+    writes.finish(ids[0], TrialState.COMPLETE, [0.5])
+    writes.commit(storage)
+    (trial,) = sqlite().get_all_trials(study_id)
+    assert trial.intermediate_values == {8: 2.0, 16: 1.0, 24: 0.5}
+    assert trial.state == TrialState.COMPLETE

@@ -14,6 +14,11 @@ configuration they stand for. So every trial carries, besides its parameters:
   when it is handed out; `job.actual_cost`, what it cost, set when its trained tokens are told.
 - `resolved.<hyperparameter>`: the hyperparameters as the service resolved them.
 
+A pruned trial's facts (`Pruned`: step, progress, value, what stopping it saved) are one
+system attribute, `ftsweep:pruned`, written when the trial is judged hopeless and before its
+job is cancelled: on a trial whose job finished before the cancel took, it is a decision that
+came too late, which Optuna's tools had better not show as a fact of the trial.
+
 An attribute is written only once known, so a tell writes one journal record per new fact.
 Studies written before these attributes keep the job in one user attribute `ftsweep` holding a
 dict; `job_record` reads both (the flat attributes win), so old studies read as new ones.
@@ -24,21 +29,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ftsweep.study.records import JobRecord, Scalar
+from ftsweep.study.records import JobRecord, Pruned, Scalar
 
 __all__ = [
     "CONFIG",
     "LEGACY_JOB",
+    "PRUNED",
     "RESOLVED",
     "config_attrs",
     "has_config",
     "job_attrs",
     "job_record",
+    "pruned_attr",
+    "pruned_record",
 ]
 
 CONFIG = "config."
 RESOLVED = "resolved."
 LEGACY_JOB = "ftsweep"  # the one nested attribute older studies hold a trial's job in
+PRUNED = "ftsweep:pruned"  # a system attribute: `pruned_attr`
 
 #: Each field of a JobRecord (but `resolved`), and the attribute that holds it.
 _JOB = {
@@ -118,3 +127,32 @@ def _typed(name: str, value: Any) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value if isinstance(value, kind) and not isinstance(value, bool) else str(value)
+
+
+def pruned_attr(pruned: Pruned) -> dict[str, Scalar]:
+    """The `ftsweep:pruned` attribute of a pruning: its facts by name, unknowns left out."""
+    facts = {name: getattr(pruned, name) for name in Pruned.__slots__}
+    return {name: value for name, value in facts.items() if value is not None}
+
+
+def pruned_record(value: Any) -> Pruned | None:
+    """The pruning an `ftsweep:pruned` attribute holds; None when it holds none (or is not
+    one: an attribute someone else wrote is not taken for a decision to stop a job)."""
+    if not isinstance(value, Mapping):
+        return None
+    step, progress = _count(value.get("step")), _count(value.get("progress"))
+    found = _number(value.get("value"))
+    if step is None or progress is None or found is None:
+        return None
+    saved = _count(value.get("saved_tokens")), _number(value.get("saved_cost"))
+    return Pruned(step, progress, found, *saved)
+
+
+def _count(value: Any) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return int(value) if ok else None
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok else None

@@ -8,6 +8,7 @@ whole frames and checks every record before Optuna replays it.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ __all__ = [
     "check_record",
     "encode",
     "frame_record",
+    "intermediate_record",
     "now",
     "scan",
     "state_record",
@@ -122,6 +124,17 @@ def trial_attr_record(
     return {"op_code": op, "worker_id": worker, "trial_id": trial_id, f"{kind}_attr": {key: value}}
 
 
+def intermediate_record(worker: str, trial_id: int, step: int, value: float) -> dict[str, Any]:
+    """One intermediate value of a trial, as `set_trial_intermediate_value` writes it."""
+    return {
+        "op_code": SET_TRIAL_INTERMEDIATE_VALUE,
+        "worker_id": worker,
+        "trial_id": trial_id,
+        "step": step,
+        "intermediate_value": value,
+    }
+
+
 def study_attr_record(worker: str, study_id: int, key: str, value: Any) -> dict[str, Any]:
     """One study system attribute, as `set_study_system_attr` writes it."""
     return {
@@ -166,9 +179,25 @@ def frame_record(frame: dict[str, int]) -> dict[str, Any]:
 
 def _line(log: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(log, option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:  # what orjson does not encode (a big int, NaN kept as NaN): Optuna's way
-        return (json.dumps(log, separators=(",", ":")) + "\n").encode()
+        if not _non_finite(log):
+            return orjson.dumps(log, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # what orjson does not encode (a big int): Optuna's way
+        pass
+    return (json.dumps(log, separators=(",", ":")) + "\n").encode()
+
+
+def _non_finite(log: dict[str, Any]) -> bool:
+    """Whether a value or intermediate value is NaN or infinite: orjson would write it as null,
+    Optuna's `json` writes `NaN` and `Infinity` (and reads them back)."""
+    op = log.get("op_code")
+    if op == SET_TRIAL_INTERMEDIATE_VALUE:
+        numbers = [log.get("intermediate_value")]
+    elif op in (SET_TRIAL_STATE_VALUES, CREATE_TRIAL):
+        numbers = [log.get("value"), *(log.get("values") or ())]
+        numbers += list((log.get("intermediate_values") or {}).values())
+    else:
+        return False
+    return any(isinstance(n, float) and not math.isfinite(n) for n in numbers)
 
 
 # -- reading ---------------------------------------------------------------------------------

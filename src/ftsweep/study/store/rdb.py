@@ -5,9 +5,10 @@ on PostgreSQL took about 2,000 commits, and a tell that failed or was killed hal
 told. `commit_updates` applies a whole tell in one transaction, all or nothing, with a handful
 of set-based statements on Optuna's own tables (its SQLAlchemy models, so the rows are what its
 setters write): the trials are locked and checked in one query, every attribute is one upsert,
-the values one insert, the states one update per state. The models are Optuna's private API:
-where the engine is neither PostgreSQL nor SQLite, or this Optuna lacks what is used,
-`commit_updates` returns False and the caller falls back to the public API.
+so are the intermediate values, the values one insert, the states one update per state. The
+models are Optuna's private API: where the engine is neither PostgreSQL nor SQLite, or this
+Optuna lacks what is used, `commit_updates` returns False and the caller falls back to the
+public API.
 tests/study/test_rdb.py replays what it wrote through Optuna's own `load_study` on both.
 """
 
@@ -32,6 +33,7 @@ class Update(Protocol):
 
     user_attrs: dict[str, Any]
     system_attrs: dict[str, Any]
+    intermediate: dict[int, float]  # by step
     state: int | None  # Optuna's TrialState value
     values: Sequence[float] | None
     completed: datetime | None
@@ -60,6 +62,7 @@ def commit_updates(storage: Any, updates: Mapping[int, Update]) -> bool:
                 for key, value in getattr(update, field).items()
             ]
             _upsert(session, engine.name, model, rows)
+        _intermediate(session, engine.name, models.TrialIntermediateValueModel, updates)
         _finish(session, models, updates)
     return True
 
@@ -89,17 +92,43 @@ def _check_updatable(session: Any, models: Any, storage: Any, ids: list[int]) ->
             )
 
 
-def _upsert(session: Any, dialect: str, model: Any, rows: list[dict[str, Any]]) -> None:
+def _upsert(
+    session: Any,
+    dialect: str,
+    model: Any,
+    rows: list[dict[str, Any]],
+    keys: tuple[str, ...] = ("trial_id", "key"),
+) -> None:
+    """Insert `rows`, or where a row of the same `keys` exists, set its other columns."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for chunk in _chunks(rows):
         statement = insert(model).values(list(chunk))
+        changed = [name for name in chunk[0] if name not in keys]
         statement = statement.on_conflict_do_update(
-            index_elements=[model.trial_id, model.key],
-            set_={"value_json": statement.excluded.value_json},
+            index_elements=[getattr(model, name) for name in keys],
+            set_={name: statement.excluded[name] for name in changed},
         )
         session.execute(statement)
+
+
+def _intermediate(session: Any, dialect: str, model: Any, updates: Mapping[int, Update]) -> None:
+    """The intermediate values, one row per trial and step, as `set_trial_intermediate_value`
+    stores them (NaN and infinities as their type, with no value)."""
+    rows = []
+    for trial_id, update in updates.items():
+        for step, number in update.intermediate.items():
+            stored, kind = model.intermediate_value_to_stored_repr(number)
+            rows.append(
+                {
+                    "trial_id": trial_id,
+                    "step": step,
+                    "intermediate_value": stored,
+                    "intermediate_value_type": kind,
+                }
+            )
+    _upsert(session, dialect, model, rows, keys=("trial_id", "step"))
 
 
 def _finish(session: Any, models: Any, updates: Mapping[int, Update]) -> None:

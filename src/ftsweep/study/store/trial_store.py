@@ -6,8 +6,9 @@ trial of the sweep as a frozen `TrialRecord`; `TrialStore.apply` applies a list 
 
 - on ftsweep's journal file every write of one `apply` is one framed append: a kill leaves the
   journal as before or with all of it;
-- on a database (SQLite, PostgreSQL) the updates of finished, discarded and told trials are one
-  transaction; each new trial is its own (written whole, so a reader never sees half of one).
+- on a database (SQLite, PostgreSQL) the updates of finished, discarded, told and reported
+  trials are one transaction; each new trial is its own (written whole, so a reader never sees
+  half of one).
 
 A journal is read without Optuna (`ftsweep.study.store.journal_replay`), and every write is
 appended as the records Optuna's own setters write (`ftsweep.study.store.journal_format`,
@@ -19,7 +20,8 @@ follow exactly (`Unreplayable`).
 
 Writers hold the study's lock (`lock`), so no two processes hand out or tell at once. Readers
 need none: a trial is never seen half written. Trial attributes ftsweep keeps (system
-attributes, `ftsweep:` prefixed): `position`, `discarded`, `origin`, `supersedes`, `pending`;
+attributes, `ftsweep:` prefixed): `position`, `discarded`, `origin`, `supersedes`, `pending`,
+`pruned`;
 study attributes: the space and objectives the study was made with, delivered batches, and the
 ids of uploaded data files by content.
 """
@@ -42,13 +44,23 @@ from ftsweep.study.records import (
     Deliver,
     Discard,
     Finish,
+    MarkPruned,
     RecordJob,
     RememberFile,
+    Report,
     State,
     TrialRecord,
     Write,
 )
-from ftsweep.study.store.attrs import config_attrs, has_config, job_attrs, job_record
+from ftsweep.study.store.attrs import (
+    PRUNED,
+    config_attrs,
+    has_config,
+    job_attrs,
+    job_record,
+    pruned_attr,
+    pruned_record,
+)
 from ftsweep.study.store.encoding import Encoding
 from ftsweep.study.store.journal_format import (
     TRIAL_STATES,
@@ -359,6 +371,8 @@ class TrialStore:
             started=_utc(trial.datetime_start),
             completed=_utc(trial.datetime_complete),
             shows_config=has_config(trial.user_attrs),
+            intermediate_values=_intermediate(trial.intermediate_values),
+            pruned=pruned_record(system.get(PRUNED)),
         )
 
     # -- writing -------------------------------------------------------------------------
@@ -393,15 +407,7 @@ class TrialStore:
             created = [self._create(w) for w in creates]
         updates = TrialWrites()
         for write in writes:
-            if isinstance(write, Finish):
-                state = TRIAL_STATES.index(write.state.value)
-                updates.finish(self._trial_id(write.number), state, write.values, write.completed)
-            elif isinstance(write, Discard):
-                trial_id = self._trial_id(write.number)
-                updates.system_attrs(trial_id, {DISCARDED: write.reason})
-                updates.finish(trial_id, TRIAL_STATES.index(State.FAIL.value), None)
-            elif isinstance(write, RecordJob):
-                self._record_job(updates, write)
+            self._update(updates, write)
         updates.commit(self._journal if self.location.path is not None else self.storage)
         study_attrs: dict[str, Any] = {}
         for write in writes:
@@ -411,6 +417,23 @@ class TrialStore:
                 study_attrs[FILE + write.sha256] = write.file_id
         self._set_study_attrs(study_attrs)
         return created
+
+    def _update(self, updates: TrialWrites, write: Write) -> None:
+        """Add what `write` changes in an existing trial to `updates` (other writes: nothing)."""
+        if isinstance(write, Finish):
+            state = TRIAL_STATES.index(write.state.value)
+            updates.finish(self._trial_id(write.number), state, write.values, write.completed)
+        elif isinstance(write, Discard):
+            trial_id = self._trial_id(write.number)
+            updates.system_attrs(trial_id, {DISCARDED: write.reason})
+            updates.finish(trial_id, TRIAL_STATES.index(State.FAIL.value), None)
+        elif isinstance(write, RecordJob):
+            self._record_job(updates, write)
+        elif isinstance(write, Report):
+            self._report(updates, write)
+        elif isinstance(write, MarkPruned):
+            attr = pruned_attr(write.pruned)
+            updates.system_attrs(self._trial_id(write.number), {PRUNED: attr})
 
     def _trial_id(self, number: int) -> int:
         """A trial's storage id: the loaded trial's, else (a trial the last load did not see)
@@ -429,6 +452,18 @@ class TrialStore:
             new.update(config_attrs(held.params))
         if new:
             updates.user_attrs(self._trial_id(write.number), new)
+
+    def _report(self, updates: TrialWrites, write: Report) -> None:
+        """The intermediate values the trial does not hold as they are (of the last load). A
+        trial the load saw finished takes none (Optuna refuses them): a curve read while a job
+        ran may reach the store after another process told how the job ended."""
+        loaded = self._loaded.get(write.number)
+        if loaded is not None and TRIAL_STATES[int(loaded.state)] not in ("running", "waiting"):
+            return
+        held = loaded.intermediate_values if loaded is not None else {}
+        new = {step: value for step, value in write.values.items() if held.get(step) != value}
+        if new:
+            updates.intermediate(self._trial_id(write.number), new)
 
     def _set_study_attrs(self, attrs: Mapping[str, Any]) -> None:
         """Set study system attributes (delivered batches, uploaded files): on a journal as
@@ -566,6 +601,11 @@ def _trial_id(trial: FrozenTrial | JournalTrial) -> int:
     this module reads (its public lookup re-reads the journal on every call)."""
     found = trial.trial_id if isinstance(trial, JournalTrial) else trial._trial_id
     return int(found)
+
+
+def _intermediate(values: Mapping[int, Any]) -> dict[int, float]:
+    """A copy (a replayed trial's own dict changes as the journal grows), as floats."""
+    return {int(step): float(value) for step, value in values.items()} if values else {}
 
 
 def _values(write: Create) -> list[float] | None:

@@ -4,9 +4,10 @@ Optuna's journal storage appends one log line and re-reads the journal for every
 caps telling at a few hundred trials a second. `TrialWrites` collects the updates of a whole
 results file and, on ftsweep's journal file, appends them with one `JournalFile.append_logs`
 call: one framed, all-or-nothing write and one fsync under the journal's lock, in Optuna's own
-record format (the records `set_trial_user_attr`, `set_trial_system_attr` and
-`set_trial_state_values` write, built in `journal_format.py`), without importing Optuna.
-Attributes are written before states, since a finished trial takes no more writes. On Optuna's RDB
+record format (the records `set_trial_user_attr`, `set_trial_system_attr`,
+`set_trial_intermediate_value` and `set_trial_state_values` write, built in `journal_format.py`),
+without importing Optuna. Attributes and intermediate values are written before states, since a
+finished trial takes no more writes. On Optuna's RDB
 storage (PostgreSQL, SQLite) they are applied in one transaction (`ftsweep.study.store.rdb`), and on
 any other storage through Optuna's public storage API one by one.
 """
@@ -30,6 +31,7 @@ __all__ = ["TrialWrites"]
 class _Update:
     user_attrs: dict[str, Any] = field(default_factory=dict)
     system_attrs: dict[str, Any] = field(default_factory=dict)
+    intermediate: dict[int, float] = field(default_factory=dict)  # by step
     state: int | None = None  # Optuna's TrialState value (a TrialState is one)
     values: Sequence[float] | None = None
     completed: datetime | None = None  # when the job finished, if the service said; else now
@@ -55,6 +57,10 @@ class TrialWrites:
 
     def system_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
         self._update(trial_id).system_attrs.update(attrs)
+
+    def intermediate(self, trial_id: int, values: Mapping[int, float]) -> None:
+        """Set intermediate values of a trial, by step (Optuna's `trial.report`)."""
+        self._update(trial_id).intermediate.update(values)
 
     def finish(
         self,
@@ -90,7 +96,13 @@ def _commit(storage: BaseStorage, updates: Mapping[int, _Update]) -> None:
 
 
 def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> None:
-    from ftsweep.study.store.journal_format import now, state_record, trial_attr_record, worker
+    from ftsweep.study.store.journal_format import (
+        intermediate_record,
+        now,
+        state_record,
+        trial_attr_record,
+        worker,
+    )
 
     writer = worker()
     time = now()
@@ -100,6 +112,8 @@ def _append_journal(journal: JournalFile, updates: Mapping[int, _Update]) -> Non
             logs.append(trial_attr_record(writer, trial_id, "user", key, value))
         for key, value in update.system_attrs.items():
             logs.append(trial_attr_record(writer, trial_id, "system", key, value))
+        for step, value in update.intermediate.items():
+            logs.append(intermediate_record(writer, trial_id, step, value))
         if update.state is not None:
             when = update.completed.isoformat(timespec="microseconds") if update.completed else time
             logs.append(state_record(writer, trial_id, int(update.state), update.values, when))
@@ -125,5 +139,7 @@ def _one_by_one(storage: BaseStorage, updates: Mapping[int, _Update]) -> None:
             storage.set_trial_user_attr(trial_id, key, value)
         for key, value in update.system_attrs.items():
             storage.set_trial_system_attr(trial_id, key, value)
+        for step, value in update.intermediate.items():
+            storage.set_trial_intermediate_value(trial_id, step, value)
         if update.state is not None:
             storage.set_trial_state_values(trial_id, TrialState(update.state), update.values)
