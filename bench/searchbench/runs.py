@@ -58,7 +58,7 @@ _HOW: dict[str, tuple[str | None, Callable[[int], Any] | None]] = {
 
 
 #: The pruning rules tried: each of ftsweep's rules with its defaults, and the median rule with
-#: a warm-up of one epoch (`warmup_steps` counts examples seen), which the defaults suggested.
+#: a warm-up of one epoch (`warmup_examples` counts examples seen), which the defaults suggested.
 PRUNE_RULES = ("median", "percentile", "halving", "median+warmup")
 
 
@@ -66,7 +66,7 @@ def prune_rule(label: str, surface: Surface) -> Prune:
     from ftsweep.sweep.spec import Prune
 
     if label == "median+warmup":
-        return Prune(rule="median", warmup_steps=surface.examples)
+        return Prune(rule="median", warmup_examples=surface.examples)
     return Prune(rule=label)
 
 
@@ -250,7 +250,9 @@ def _train(
     trials = [_finished(surface, seed, job) for job in jobs]
     done = [(job, t) for job, t in zip(jobs, trials, strict=True) if not t.pruned]
     _tell_outcomes(study, done)
-    _tell_pruned(study, [(job.asked.number, job.verdict) for job in jobs if job.verdict])
+    _tell_pruned(
+        study, [(job.asked.number, job.verdict, job.curve()) for job in jobs if job.verdict]
+    )
     history += [job.curve(complete=not job.path.fails and job.verdict is None) for job in jobs]
     return trials
 
@@ -282,18 +284,21 @@ def _tell_outcomes(study: SweepStudy, done: Sequence[tuple[_Job, Trial]]) -> Non
         tell(study, rows)
 
 
-def _tell_pruned(study: SweepStudy, pruned: Sequence[tuple[int, Verdict | None]]) -> None:
-    """Tell the study which trials were pruned, and where. For now a pruned trial is told as a
-    failed job (ftsweep has no pruned state yet): the one place to rewire when it has."""
-    from ftsweep.study.feedback import tell
+def _tell_pruned(study: SweepStudy, pruned: Sequence[tuple[int, Verdict | None, Curve]]) -> None:
+    """Record the pruned trials as `sync --prune` does: the curve as intermediate values, the
+    decision (`MarkPruned`), then the trial finished as pruned, in one write."""
+    from ftsweep.study.records import Finish, MarkPruned, Pruned, Report, State
 
-    rows = []
-    for row, (number, verdict) in enumerate(pruned):
+    writes: list[Any] = []
+    for number, verdict, curve in pruned:
         assert verdict is not None
-        why = f"pruned at {verdict.x:,.0f} examples seen ({verdict.value:.4g})"
-        rows.append(_result(study, row, number, None, why))
-    if rows:
-        tell(study, rows)
+        values = {int(x): value for x, value in curve.points}
+        where = Pruned(step=int(verdict.x), progress=int(verdict.x), value=verdict.value)
+        writes += [Report(number, values), MarkPruned(number, where), Finish(number, State.PRUNED)]
+    if writes:
+        with study.store.lock():
+            study.store.load(write=True)
+            study.store.apply(writes)
 
 
 def fill(path: str, count: int, batch: int = 8) -> int:

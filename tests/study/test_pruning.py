@@ -59,8 +59,8 @@ def test_nothing_is_stopped_before_startup_trials_have_finished() -> None:
 
 def test_nothing_is_stopped_before_its_warmup() -> None:
     bad = curve((10, 5.0), complete=False)
-    assert judge(rule(warmup_steps=11), "minimize", FINISHED, bad) is None
-    assert judge(rule(warmup_steps=10), "minimize", FINISHED, bad) == Verdict(10, 5.0)
+    assert judge(rule(warmup_examples=11), "minimize", FINISHED, bad) is None
+    assert judge(rule(warmup_examples=10), "minimize", FINISHED, bad) == Verdict(10, 5.0)
 
 
 def test_others_are_read_at_their_last_value_at_or_before_each_point() -> None:
@@ -96,7 +96,7 @@ def test_an_empty_curve_is_never_judged() -> None:
 
 
 def test_halving_stops_a_job_outside_the_best_third_at_a_rung() -> None:
-    halving = rule(rule="halving", min_steps=10, reduction_factor=3, min_trials=2)
+    halving = rule(rule="halving", min_examples=10, reduction_factor=3, min_trials=2)
     # Rungs at 10, 30: at 10 the others had 1.0, 1.2, 1.4; a job at 1.3 is not in the best third.
     assert judge(halving, "minimize", FINISHED, curve((10, 1.3), complete=False)) == Verdict(
         10, 1.3
@@ -106,21 +106,21 @@ def test_halving_stops_a_job_outside_the_best_third_at_a_rung() -> None:
 
 def test_halving_counts_every_job_that_reached_the_rung_running_or_not() -> None:
     """Asynchronous successive halving: no job waits for the others to finish."""
-    halving = rule(rule="halving", min_steps=10, reduction_factor=2, min_trials=2, startup_trials=0)
+    halving = rule(rule="halving", min_examples=10, reduction_factor=2, min_trials=2, startup_trials=0)
     running = [curve((10, 1.0), complete=False), curve((10, 2.0), complete=False)]
     assert judge(halving, "minimize", running, curve((10, 1.5), complete=False)) == Verdict(10, 1.5)
     assert judge(halving, "minimize", running[:1], curve((10, 1.5), complete=False)) is None
 
 
 def test_halving_judges_each_rung_the_job_reached() -> None:
-    halving = rule(rule="halving", min_steps=10, reduction_factor=3, min_trials=2)
+    halving = rule(rule="halving", min_examples=10, reduction_factor=3, min_trials=2)
     # Fine at the first rung (10), out of the best third at the second (30).
     late = curve((10, 0.9), (30, 0.75), complete=False)
     assert judge(halving, "minimize", FINISHED, late) == Verdict(30, 0.75)
 
 
 def test_halving_auto_starts_at_a_hundredth_of_the_longest_finished_job() -> None:
-    halving = rule(rule="halving", reduction_factor=3, min_trials=2)  # min_steps: auto
+    halving = rule(rule="halving", reduction_factor=3, min_trials=2)  # min_examples: auto
     long = [curve((10, 1.0), (1000, 0.5)), curve((10, 1.2), (1000, 0.6))]
     # The first rung is 10 (1000 / 100), at or after the job's first point: nothing there yet.
     assert judge(halving, "minimize", long, curve((5, 9.0), complete=False)) is None

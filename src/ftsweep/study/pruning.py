@@ -9,11 +9,11 @@ got that far.
 - `median` and `percentile` are Optuna's `MedianPruner` and `PercentilePruner`, asked on an
   in-memory study that holds those aligned curves: the job is hopeless when its best value so far
   is worse than the median (or the percentile) of the finished jobs' at the same point.
-- `halving` is successive halving over rungs at `min_steps x reduction_factor ** k`: at each rung
+- `halving` is successive halving over rungs at `min_examples x reduction_factor ** k`: at each rung
   it reaches, the job goes on only while its value there is among the best 1 / reduction_factor
   of every job that reached the rung (asynchronous successive halving: no job waits for others).
 
-Pruning starts once `startup_trials` jobs have finished and a job has trained `warmup_steps`.
+Pruning starts once `startup_trials` jobs have finished and a job has trained `warmup_examples`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Verdict:
 
 def judge(rule: Prune, direction: str, others: Sequence[Curve], curve: Curve) -> Verdict | None:
     """Whether to stop the job of `curve` now, given the other jobs' curves; None: go on."""
-    if not curve.points or curve.reached < rule.warmup_steps:
+    if not curve.points or curve.reached < rule.warmup_examples:
         return None
     if sum(1 for c in others if c.complete) < rule.startup_trials:
         return None
@@ -117,7 +117,7 @@ def _pruner(rule: Prune) -> BasePruner:
 
 
 def _halving(rule: Prune, direction: str, others: Sequence[Curve], curve: Curve) -> Verdict | None:
-    first = _min_steps(rule, others, curve)
+    first = _min_examples(rule, others, curve)
     better = min if direction == "minimize" else max
     rung = first
     while rung <= curve.reached:
@@ -133,10 +133,10 @@ def _halving(rule: Prune, direction: str, others: Sequence[Curve], curve: Curve)
     return None
 
 
-def _min_steps(rule: Prune, others: Sequence[Curve], curve: Curve) -> float:
+def _min_examples(rule: Prune, others: Sequence[Curve], curve: Curve) -> float:
     """The first rung: as given, or (auto) a hundredth of the longest finished job, as
     Optuna's `min_resource="auto"` does, but at least the job's first point."""
-    if rule.min_steps != "auto":
-        return float(rule.min_steps)
+    if rule.min_examples != "auto":
+        return float(rule.min_examples)
     longest = max((c.reached for c in others if c.complete), default=curve.reached)
     return max(longest / 100, curve.points[0][0])

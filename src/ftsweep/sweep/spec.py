@@ -251,12 +251,12 @@ class Prune(_Strict):
       (worse than `percentile` of them) or `halving` (successive halving).
     - `metric`: the per-step metric judged; by default the objective's.
     - `startup_trials`: trials that must have finished (with a curve) before any job is pruned.
-    - `warmup_steps`: how far a job runs before it may be pruned.
+    - `warmup_examples`: how far a job runs before it may be pruned.
     - `min_trials`: how many other trials must have a value at a point to compare with.
-    - `min_steps`, `reduction_factor`: successive halving's minimum resource and rate.
+    - `min_examples`, `reduction_factor`: successive halving's minimum resource and rate.
 
     Curves are compared by progress, the examples a job has trained (step x batch size), so that
-    jobs of different batch sizes compare at the same cost: `warmup_steps` and `min_steps`
+    jobs of different batch sizes compare at the same cost: `warmup_examples` and `min_examples`
     count in that unit (`ftsweep.study.pruning`).
     """
 
@@ -264,9 +264,9 @@ class Prune(_Strict):
     metric: NonEmpty | None = None
     percentile: Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)] = 25.0
     startup_trials: Annotated[StrictInt, _between(0, MAX_TRIALS, "")] = 4
-    warmup_steps: Annotated[StrictInt, Field(ge=0)] = 0
+    warmup_examples: Annotated[StrictInt, Field(ge=0)] = 0
     min_trials: Annotated[StrictInt, Field(ge=1)] = 1
-    min_steps: Annotated[Any, _auto_or_count(1, MAX_TRIALS)] = "auto"
+    min_examples: Annotated[Any, _auto_or_count(1, MAX_TRIALS)] = "auto"
     reduction_factor: Annotated[StrictInt, Field(ge=2, le=100)] = 3
 
 
