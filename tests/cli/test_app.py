@@ -220,7 +220,7 @@ PRUNE_PROBLEMS = [
         [
             ":8:9: prune.reduction_factor: Input should be greater than or equal to 2 (got 1)",
             ":8:30: prune.min_examples: must be auto or an integer from 1 to 1,000,000 (got 0)",
-            ":8:44: prune.startup_trials: must be an integer from 0 to 1000000 (got -1)",
+            ":8:47: prune.startup_trials: must be an integer from 0 to 1000000 (got -1)",
         ],
     ),
     (
