@@ -16,7 +16,7 @@ from ftsweep.study import SweepStudy, tell
 from ftsweep.study.rows import Result
 from ftsweep.sweep import load_sweep, loads_sweep
 from ftsweep.sweep.space import Params, configuration_key
-from ftsweep.sweep.start import baseline, startup_trials
+from ftsweep.sweep.start import baseline, opening, startup_trials
 
 SFT = """name: {name}
 method: supervised
@@ -324,3 +324,18 @@ def test_a_warm_start_from_another_objective_is_an_error(
     extra = "max_trials: 12\nsearch: {warm_start: [a.yaml]}\n"
     with pytest.raises(StudyError, match="optimises valid_loss"):
         studies(sft(tmp_path, name="b", extra=extra)).ask(1)
+
+
+@pytest.mark.parametrize("kind", ["sobol", "latin"])
+def test_the_start_is_one_design_however_it_is_asked(
+    tmp_path: Path, studies: Callable[[Path], SweepStudy], kind: str
+) -> None:
+    """Asked one trial at a time or all at once, the start is the same points, the ones `plan`
+    shows: a Latin hypercube split across asks would lose its stratification."""
+    extra = f"max_trials: 24\nsearch: {{design: {kind}, startup_trials: 6}}\n"
+    path = sft(tmp_path, name=f"one-{kind}", extra=extra)
+    expected = list(opening(load_sweep(path)))
+    one_by_one = studies(path)
+    assert [one_by_one.ask(1)[0].params for _ in range(6)] == expected
+    at_once = studies(sft(tmp_path, name=f"all-{kind}", extra=extra))
+    assert [a.params for a in at_once.ask(6)] == expected

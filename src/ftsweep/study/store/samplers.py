@@ -123,9 +123,12 @@ class Proposer:
         if sampler is None:
             warm = warm_trials(store)
             self._scratch.add_trials(warm)
-            self._exploring = max(0, startup_trials(sweep) - len(live) - len(warm))
+            start = startup_trials(sweep)
+            self._exploring = max(0, start - len(live) - len(warm))
             first = [p for p in [baseline(sweep.space)] if p is not None and search.baseline]
-            points = design(sweep.space, search.design, sweep.spec.seed, self._exploring)
+            # One design for the whole start, whichever asks hand it out (a Latin hypercube is
+            # stratified only as a whole); the points already tried are skipped.
+            points = design(sweep.space, search.design, sweep.spec.seed, start)
             self._start = itertools.chain(first, points)
             if sweep.strategy == "bayes" and len(sweep.objectives) == 1:
                 told = [(t.params, t.values[0]) for t in warm if t.values]
