@@ -7,12 +7,17 @@ own: each parameter is a feature in [0, 1] (a number on its log or linear scale;
 flag, its number at the middle while it is "auto"; a list of numbers by rank; other choices one
 flag each).
 
-- Failed and pruned trials count as the worst value told so far, so the model learns to keep away
-  from learning rates that diverge.
-- A batch is chosen one proposal at a time, each believed at the model's prediction before the
-  next (kriging believer), and so are the trials other workers or earlier batches hold running:
-  a batch spreads out instead of piling onto one optimum.
-- Candidates are random points of the space and small steps around the best trials so far.
+- Failed jobs teach a second GP, over every finished trial (1 where the job failed), whose
+  chance of success weighs the expected improvement: the model keeps away from learning rates
+  that diverge without ruling out their edge, where the optimum often is. Pruned trials count
+  as the worst value told (they were judged hopeless).
+- A batch is chosen one proposal at a time, each held in the model at the mean told so far
+  before the next (a constant liar), and so are the trials other workers or earlier batches hold
+  running: a batch spreads out instead of piling onto one optimum.
+- An unexplored point is expected a little worse than the median told (`gp._MEAN_QUANTILE`), so
+  expected improvement does not chase the corners of the space.
+- Candidates are random points of the space and small steps around the best trials so far,
+  drawn as feature rows in numpy; only the chosen one is decoded into a configuration.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Bayes"]
 
-_RANDOM = 512  # random candidates per proposal round
+_RANDOM = 512  # random candidates per ask
 _LOCAL = 64  # candidates around each of the best trials
 _BEST = 5
 _STEP = 0.08  # the size of a local step, in a feature's [0, 1]
