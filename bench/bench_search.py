@@ -40,16 +40,20 @@ metric a job of that many epochs would end at (so too many epochs dip, then rise
 higher learning rate; points jitter (sd 0.004, 0.015 for rewards), so curves cross and ranks
 shift; a job that diverges improves briefly, then its loss climbs to 2 and it fails at the first
 report past 30% of its epochs. ftsweep's default runs 24 trials in batches of 4 without pruning
-and with each rule of `ftsweep.sweep.spec.Prune` with its defaults (median, percentile,
-halving), and the median rule with a warm-up of one epoch (`warmup_examples` = the surface's
-examples: the defaults prune on the first report, which mostly measures speed), on the same
-seeds. A batch's jobs train side by side: at each point (but the last)
-`ftsweep.study.pruning.judge` sees the job's curve so far and everyone else's (finished, pruned,
-and the batch's others so far). A pruned job stops: the tokens of the rest of its run are saved
-(tokens = examples seen x tokens per example). Pruned trials are recorded as `sync --prune`
-records them (`runs._tell_pruned`): their curve as intermediate values, then pruned. Reported: tokens saved against the unpruned run on the same seed (and
-within the pruned run), and the relative change of the final best true value (+ is worse),
-median and mean over surfaces and seeds; PASS needs saved >= 30% and both <= 1%.
+and with four rules (`runs.PRUNE_RULES`): median and halving with the defaults of
+`ftsweep.sweep.spec.Prune`, which judge from a job's first report (a quarter epoch in, which
+mostly measures speed), and with a warm-up of one epoch (`warmup_examples` = the surface's
+examples): the median rule (what the defaults do on `full_valid_loss`, reported at epoch ends
+only) and the percentile rule keeping the best 40%; on the same seeds. A batch's jobs train
+side by side: at each point (but the last) `ftsweep.study.pruning.judge` sees the job's curve so
+far and everyone else's (finished, pruned, and the batch's others so far). A pruned job stops:
+the tokens of the rest of its run are saved (tokens = examples seen x tokens per example). The
+sweep file of a pruned run holds its `prune:` section, and pruned trials are recorded as
+`sync --prune` records them (`runs._tell_pruned`): their curve as intermediate values, then
+pruned. Reported: tokens saved against the unpruned
+run on the same seed (and within the pruned run), and the relative change of the final best
+true value (+ is worse), median and mean over surfaces and seeds; PASS needs saved >= 30% and
+both <= 1%.
 
 Printed: the surfaces (optimum, all-auto value, median random value, the share of random
 configurations within 1% and failing); per surface, budget and batch size each strategy's

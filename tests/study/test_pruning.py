@@ -106,7 +106,9 @@ def test_halving_stops_a_job_outside_the_best_third_at_a_rung() -> None:
 
 def test_halving_counts_every_job_that_reached_the_rung_running_or_not() -> None:
     """Asynchronous successive halving: no job waits for the others to finish."""
-    halving = rule(rule="halving", min_examples=10, reduction_factor=2, min_trials=2, startup_trials=0)
+    halving = rule(
+        rule="halving", min_examples=10, reduction_factor=2, min_trials=2, startup_trials=0
+    )
     running = [curve((10, 1.0), complete=False), curve((10, 2.0), complete=False)]
     assert judge(halving, "minimize", running, curve((10, 1.5), complete=False)) == Verdict(10, 1.5)
     assert judge(halving, "minimize", running[:1], curve((10, 1.5), complete=False)) is None

@@ -339,3 +339,35 @@ def test_the_start_is_one_design_however_it_is_asked(
     assert [one_by_one.ask(1)[0].params for _ in range(6)] == expected
     at_once = studies(sft(tmp_path, name=f"all-{kind}", extra=extra))
     assert [a.params for a in at_once.ask(6)] == expected
+
+
+def test_a_pruned_trial_teaches_bayes_the_value_it_was_stopped_at(
+    tmp_path: Path, studies: Callable[[Path], SweepStudy]
+) -> None:
+    """Where pruning judged the objective's metric, a pruned trial counts at the last value of
+    its curve (as Optuna's samplers see it); otherwise as the worst value told."""
+    from ftsweep.study.bayes import Bayes
+    from ftsweep.study.records import Finish, MarkPruned, Pruned, Report, State
+
+    for prune, expected in (("prune: {rule: median}\n", 0.7), ("", None)):
+        study = studies(sft(tmp_path, name=f"p{bool(prune)}", extra="max_trials: 24\n" + prune))
+        loop(study, bowl, 4)
+        (asked,) = study.ask(1)
+        with study.store.lock():
+            study.store.load(write=True)
+            where = Pruned(step=10, progress=100, value=0.7)
+            study.store.apply(
+                [
+                    Report(asked.number, {50: 0.9, 100: 0.7}),
+                    MarkPruned(asked.number, where),
+                    Finish(asked.number, State.PRUNED),
+                ]
+            )
+        live = [t for t in study.trials() if t.live]
+        bayes = Bayes(study.sweep, study.store.encoding, live, [], 0)
+        assert bayes.model is not None
+        values = sorted(float(v) for v in bayes.model.y)
+        if expected is None:
+            assert len(values) == 5 and values[-1] == values[-2]  # the worst told, twice
+        else:
+            assert len(values) == 5 and expected in values

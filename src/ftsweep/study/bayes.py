@@ -9,8 +9,9 @@ flag each).
 
 - Failed jobs teach a second GP, over every finished trial (1 where the job failed), whose
   chance of success weighs the expected improvement: the model keeps away from learning rates
-  that diverge without ruling out their edge, where the optimum often is. Pruned trials count
-  as the worst value told (they were judged hopeless).
+  that diverge without ruling out their edge, where the optimum often is. A pruned trial counts
+  at the last value of its curve where pruning judged the objective's metric (as Optuna's
+  samplers see a pruned trial), else as the worst value told.
 - A batch is chosen one proposal at a time, each held in the model at the mean told so far
   before the next (a constant liar), and so are the trials other workers or earlier batches hold
   running: a batch spreads out instead of piling onto one optimum.
@@ -234,6 +235,13 @@ class Bayes:
             encoded = self.encoding.encode(trial.params)
             if trial.state == State.COMPLETE and trial.values:
                 told.append((encoded, sign * trial.values[0]))
+            elif (
+                trial.state == State.PRUNED
+                and self._judged_on_objective
+                and trial.intermediate_values
+            ):
+                last = trial.intermediate_values[max(trial.intermediate_values)]
+                told.append((encoded, sign * last))  # at least this bad: where it was stopped
             elif trial.state == State.PRUNED:
                 pruned.append(encoded)
             elif trial.state == State.FAIL:
@@ -241,6 +249,14 @@ class Bayes:
             else:
                 running.append(trial.params)
         return told, running, pruned, failed
+
+    @property
+    def _judged_on_objective(self) -> bool:
+        """Whether pruning judged the objective's own metric (the values it stopped at are
+        then the objective's, as far as the job got)."""
+        prune = self.sweep.spec.prune
+        metric = self.sweep.objectives[0].metric
+        return prune is not None and (prune.metric or metric) == metric
 
     def _fit(
         self,
