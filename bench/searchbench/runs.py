@@ -62,7 +62,7 @@ _HOW: dict[str, tuple[str | None, Callable[[int], Any] | None]] = {
 #: report, a quarter epoch in), and with a warm-up of one epoch (`warmup_examples` counts
 #: examples seen): the median rule, which is what the defaults do on `full_valid_loss` (reported
 #: at epoch ends only), and the percentile rule keeping the best 40%.
-PRUNE_RULES = ("median", "halving", "median+warmup", "percentile40+warmup")
+PRUNE_RULES = ("median", "halving", "median+warmup", "pct40+warmup")
 
 
 def prune_rule(label: str, surface: Surface) -> Prune:
@@ -70,7 +70,7 @@ def prune_rule(label: str, surface: Surface) -> Prune:
 
     if label == "median+warmup":
         return Prune(rule="median", warmup_examples=surface.examples)
-    if label == "percentile40+warmup":
+    if label == "pct40+warmup":
         return Prune(rule="percentile", percentile=40.0, warmup_examples=surface.examples)
     return Prune(rule=label)
 
