@@ -317,7 +317,9 @@ def test_a_kill_while_the_cancel_is_on_its_way_is_finished_by_the_next_sync(
 ):
     path = write_sweep(tmp_path)
     one_done_one_hopeless(manual, path)
-    manual.inject(Fault.slow_create(1.5, route="jobs.cancel"))  # answered 1.5 s late
+    # The cancel is done and counted at once, its answer sent 1.5 s late: the kill lands while
+    # the answer is on its way (a slow_create would count it only as it answers: no window).
+    manual.inject(Fault.delay("jobs.cancel", 1.5))
     killed_while_pruning(manual, path, lambda: manual.counts()["jobs.cancel"] == 1)
     job = service_job(manual, "pr-0001")
     wait_for(lambda: job.cancelled_at is not None)  # the service went on with it
