@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ftsweep.api.hyperparameters import AUTO
-from ftsweep.errors import StudyError
+from ftsweep.errors import PlanError
 from ftsweep.study import SweepStudy, tell
 from ftsweep.study.rows import Result
 from ftsweep.sweep import load_sweep, loads_sweep
@@ -310,7 +310,7 @@ def test_a_warm_start_that_names_nothing_is_an_error(
 ) -> None:
     extra = f"max_trials: 12\nsearch: {{warm_start: [{entry}]}}\n"
     study = studies(sft(tmp_path, name="b", extra=extra))
-    with pytest.raises(StudyError, match=message):
+    with pytest.raises(PlanError, match=message):
         study.ask(1)
     assert study.trials() == []  # nothing was handed out
 
@@ -322,7 +322,7 @@ def test_a_warm_start_from_another_objective_is_an_error(
     loop_study = studies(other)
     loop_study.ask(1)
     extra = "max_trials: 12\nsearch: {warm_start: [a.yaml]}\n"
-    with pytest.raises(StudyError, match="optimises valid_loss"):
+    with pytest.raises(PlanError, match="optimises valid_loss"):
         studies(sft(tmp_path, name="b", extra=extra)).ask(1)
 
 
@@ -371,3 +371,22 @@ def test_a_pruned_trial_teaches_bayes_the_value_it_was_stopped_at(
             assert len(values) == 5 and values[-1] == values[-2]  # the worst told, twice
         else:
             assert len(values) == 5 and expected in values
+
+
+def test_ask_with_a_warm_start_that_names_nothing_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Through the CLI: an error line naming the file, the field and the entry; no batch file,
+    nothing handed out."""
+    from typer.testing import CliRunner
+
+    from ftsweep.cli import app
+
+    extra = "max_trials: 12\nsearch: {warm_start: [ghost.yaml]}\n"
+    path = sft(tmp_path, name="cli", extra=extra)
+    out = tmp_path / "batch.jsonl"
+    result = CliRunner().invoke(app, ["ask", str(path), "-n", "2", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "search.warm_start: ghost.yaml: no such sweep file" in lines[0]
+    assert "Traceback" not in result.output and not out.exists()
+    with SweepStudy(load_sweep(path)) as study:
+        assert study.trials() == []

@@ -12,7 +12,8 @@ name is one of this sweep's and whose value this sweep's range holds (a learning
 this range is left out, the trial's other parameters still count). A number chosen where this
 sweep also allows "auto" is a number, not "auto". A trial that shares nothing is left out. The
 studies must optimise the same metrics in the same directions: another objective is an error,
-since its values would mislead the sampler.
+since its values would mislead the sampler. Each problem is a PlanError (exit 2) naming the
+sweep file, the field and the entry.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftsweep.errors import FtsweepError, StudyError
+from ftsweep.errors import FtsweepError, PlanError
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -77,20 +78,20 @@ def _from_file(
 
     where = f"{store.sweep.file}: {_FIELD}: {entry}"
     if not path.is_file():
-        raise StudyError(f"{where}: no such sweep file: {path}")
+        raise PlanError(f"{where}: no such sweep file: {path}")
     try:
         other = load_sweep(path)
     except FtsweepError as exc:
-        raise StudyError(f"{where}: the sweep file does not load:\n{exc}") from None
+        raise PlanError(f"{where}: the sweep file does not load:\n{exc}") from None
     if other.name == store.sweep.name:
-        raise StudyError(f"{where}: is this sweep itself ({other.name!r})")
+        raise PlanError(f"{where}: is this sweep itself ({other.name!r})")
     theirs = [o.metric for o in other.objectives], [o.direction for o in other.objectives]
     _same_objectives(where, theirs, metrics, directions)
     source = TrialStore(other, store.requested)
     try:
         if not source.location.exists():
             url = source.location.url
-            raise StudyError(f"{where}: sweep {other.name!r} has no study yet in {url}")
+            raise PlanError(f"{where}: sweep {other.name!r} has no study yet in {url}")
         records = [t for t in source.load().trials if t.live and t.state == State.COMPLETE]
         return source.optuna_trials(records)
     finally:
@@ -108,12 +109,12 @@ def _from_storage(
 
     where = f"{store.sweep.file}: {_FIELD}: {name}"
     if name == store.sweep.name:
-        raise StudyError(f"{where}: is this sweep itself")
+        raise PlanError(f"{where}: is this sweep itself")
     studies = {s.study_name: s for s in storage.get_all_studies()}
     study = studies.get(name)
     if study is None:
         known = ", ".join(sorted(n for n in studies if n != store.sweep.name)) or "none"
-        raise StudyError(
+        raise PlanError(
             f"{where}: no sweep file and no study of that name in {store.location.url} "
             f"(other studies there: {known})"
         )
@@ -136,7 +137,7 @@ def _same_objectives(
         return
     mine = ", ".join(f"{m} ({d})" for m, d in zip(metrics, directions, strict=True))
     other = ", ".join(f"{m} ({d})" for m, d in zip(*theirs, strict=False))
-    raise StudyError(f"{where}: optimises {other}, this sweep {mine}: its values would mislead")
+    raise PlanError(f"{where}: optimises {other}, this sweep {mine}: its values would mislead")
 
 
 def _moved(trial: FrozenTrial, ours: Mapping[str, BaseDistribution]) -> FrozenTrial | None:
