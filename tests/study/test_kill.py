@@ -190,3 +190,32 @@ def test_a_killed_import_imported_all_or_nothing_and_rerunning_completes_it(
         assert finished(ftsweep(arguments[0], *files))[0] == 0
         assert imported(directory) == (JOBS, JOBS)
     assert 0 in outcomes  # some kill landed before the import's write
+
+
+def test_a_killed_bayes_ask_hands_out_nothing_twice_and_a_rerun_goes_on(tmp_path: Path) -> None:
+    """The adaptive path: a bayes sweep with 16 told trials asked for 400 (each proposal fits
+    the model first), killed at several moments. Every command still reads the study, no
+    configuration is handed out twice, and a rerun hands out fresh trials."""
+    base = tmp_path / "base"
+    base.mkdir()
+    space = (
+        SPACE.replace("log: true}", "log: true, auto: true}") + "  n_epochs: {low: 1, high: 6}\n"
+    )
+    study = make_study(base, sweep_text(strategy="bayes", space=space, extra=OBJECTIVE))
+    asked = study.ask(16)
+    study.close()
+    rows = "".join(f"{a.number},{0.3 + (a.number * 37 % 17) / 20}\n" for a in asked)
+    (base / "told.csv").write_text("trial,full_valid_loss\n" + rows)
+    assert finished(ftsweep("tell", base / "sweep.yaml", base / "told.csv"))[0] == 0
+    for kill, delay in enumerate((0.6, 1.5, 3.0, 5.0)):
+        directory = copy_of(base, tmp_path / str(kill))
+        process = ftsweep("ask", directory / "sweep.yaml", "-n", "400", "-o", directory / "b")
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        assert b"Traceback" not in finished(process)[1]
+        commands_work(directory)  # trials reads it; ask reclaims and hands out again
+        with SweepStudy(load_sweep(directory / "sweep.yaml")) as after:
+            live = [t for t in after.trials() if t.live]
+            keys = [json.dumps(t.params, sort_keys=True) for t in live]
+            assert len(keys) == len(set(keys))  # nothing twice
+            assert len(live) > 16 and sum(t.state == "complete" for t in live) == 16
