@@ -44,6 +44,7 @@ class GaussianProcess:
         self.scale = float(np.std(self.y)) or 1.0
         self.z = (self.y - self.mean) / self.scale
         self.theta = self._fit()
+        self._targets = self.z  # the told targets, then the ones `believe` adds
         self._factor(self.x, self.z)
 
     @property
@@ -141,24 +142,15 @@ class GaussianProcess:
         self._alpha = cho_solve(self._chol, z)
 
     def believe(self, x: np.ndarray) -> None:
-        """Add points whose outcome is not known yet as if they had come out as the worst
-        told so far (a pessimistic constant liar): the next proposal of a batch goes elsewhere
-        unless it is well worth it there, and the hyperparameters stay."""
+        """Add points whose outcome is not known yet as if they had come out at the mean told
+        (a constant liar): their uncertainty is gone, so the next proposal of a batch goes
+        elsewhere unless it is well worth it there; the hyperparameters stay."""
         import numpy as np
 
         if len(x) == 0:
             return
-        z = np.r_[self._z_all, np.full(len(x), float(np.mean(self.z)))]
-        self._factor(np.vstack([self._x, x]), z)
-        self._z_all = z
-
-    @property
-    def _z_all(self) -> np.ndarray:
-        return getattr(self, "_zs", self.z)
-
-    @_z_all.setter
-    def _z_all(self, value: np.ndarray) -> None:
-        self._zs = value
+        self._targets = np.r_[self._targets, np.full(len(x), float(np.mean(self.z)))]
+        self._factor(np.vstack([self._x, x]), self._targets)
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation at `x`, in the units of y."""

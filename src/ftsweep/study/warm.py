@@ -123,7 +123,8 @@ def _from_storage(
         [d.name.lower() for d in study.directions],
     )
     _same_objectives(where, theirs, metrics, directions)
-    trials = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.COMPLETE,))
+    study_id = storage.get_study_id_from_name(name)
+    trials = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.COMPLETE,))
     return [t for t in trials if not t.system_attrs.get("ftsweep:discarded")]
 
 

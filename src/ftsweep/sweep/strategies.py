@@ -5,9 +5,9 @@
   a space with continuous ranges is sampled per index.
 - sobol: a scrambled, seeded Sobol sequence mapped onto the space; repeats on finite spaces are
   skipped.
-Adaptive strategies (tpe, gp, cmaes, nsga2) ask Optuna during a study, which chooses each trial's
-values when it is asked; `plan` can only show seeded random points of the space for them, which
-are not what `ask` will hand out.
+Adaptive strategies (bayes, tpe, gp, cmaes, nsga2) choose each trial's values when it is asked,
+from the study's told results, after a seeded start (`ftsweep.sweep.start`): `plan` shows that
+start exactly, then seeded random points of the space, which are not what `ask` will hand out.
 
 Each sequence is deterministic in the sweep's seed alone: the same file and seed give the same
 plan in any process.
