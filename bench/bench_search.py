@@ -40,11 +40,11 @@ metric a job of that many epochs would end at (so too many epochs dip, then rise
 higher learning rate; points jitter (sd 0.004, 0.015 for rewards), so curves cross and ranks
 shift; a job that diverges improves briefly, then its loss climbs to 2 and it fails at the first
 report past 30% of its epochs. ftsweep's default runs 24 trials in batches of 4 without pruning
-and with four rules (`runs.PRUNE_RULES`): median and halving with the defaults of
-`ftsweep.sweep.spec.Prune`, which judge from a job's first report (a quarter epoch in, which
-mostly measures speed), and with a warm-up of one epoch (`warmup_examples` = the surface's
-examples): the median rule (what the defaults do on `full_valid_loss`, reported at epoch ends
-only) and the percentile rule keeping the best 40%; on the same seeds. A batch's jobs train
+and with four rules (`runs.PRUNE_RULES`): `default`, what `prune: {}` does (the percentile rule
+keeping the best 40% at each point, after a warm-up of one epoch: `warmup_examples: auto`, one
+epoch being the surface's examples, as it is for a local training file); the median rule after
+the same warm-up; and median and halving judging from a job's first report (a quarter epoch in,
+which mostly measures speed, `warmup_examples: 0`); on the same seeds. A batch's jobs train
 side by side: at each point (but the last) `ftsweep.study.pruning.judge` sees the job's curve so
 far and everyone else's (finished, pruned, and the batch's others so far). A pruned job stops:
 the tokens of the rest of its run are saved (tokens = examples seen x tokens per example). The

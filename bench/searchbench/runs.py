@@ -58,21 +58,23 @@ _HOW: dict[str, tuple[str | None, Callable[[int], Any] | None]] = {
 }
 
 
-#: The pruning rules tried: median and halving with their defaults (judging from a job's first
-#: report, a quarter epoch in), and with a warm-up of one epoch (`warmup_examples` counts
-#: examples seen): the median rule, which is what the defaults do on `full_valid_loss` (reported
-#: at epoch ends only), and the percentile rule keeping the best 40%.
-PRUNE_RULES = ("median", "halving", "median+warmup", "pct40+warmup")
+#: The pruning rules tried: `default` is what `prune: {}` does (the percentile rule keeping the
+#: best 40% at each point, after a warm-up of one epoch: `warmup_examples: auto`); the median
+#: rule after the same warm-up; and median and halving judging from a job's first report (a
+#: quarter epoch in, `warmup_examples: 0`).
+PRUNE_RULES = ("default", "median+warmup", "median", "halving")
 
 
-def prune_rule(label: str, surface: Surface) -> Prune:
+def prune_rule(label: str) -> Prune:
     from ftsweep.sweep.spec import Prune
 
-    if label == "median+warmup":
-        return Prune(rule="median", warmup_examples=surface.examples)
-    if label == "pct40+warmup":
-        return Prune(rule="percentile", percentile=40.0, warmup_examples=surface.examples)
-    return Prune(rule=label)
+    rules = {
+        "default": Prune(),
+        "median+warmup": Prune(rule="median"),
+        "median": Prune(rule="median", warmup_examples=0),
+        "halving": Prune(rule="halving", warmup_examples=0),
+    }
+    return rules[label]
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,8 @@ def execute(unit: Unit) -> list[Run]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not unit.pruning:
         return [run(unit)]
-    surface = BY_NAME[unit.surface]
     runs = [run(unit, track=True)]
-    runs += [run(unit, prune_rule(label, surface), label) for label in PRUNE_RULES]
+    runs += [run(unit, prune_rule(label), label) for label in PRUNE_RULES]
     return runs
 
 
@@ -253,7 +254,7 @@ def _train(
             continue
         job.reported += 1
         if rule is not None and job.reported < len(job.path.points):
-            job.verdict = _judged(rule, surface.direction, history, jobs, job)
+            job.verdict = _judged(rule, surface, history, jobs, job)
     trials = [_finished(surface, seed, job) for job in jobs]
     done = [(job, t) for job, t in zip(jobs, trials, strict=True) if not t.pruned]
     _tell_outcomes(study, done)
@@ -265,12 +266,14 @@ def _train(
 
 
 def _judged(
-    rule: Prune, direction: str, history: Sequence[Curve], jobs: Sequence[_Job], job: _Job
+    rule: Prune, surface: Surface, history: Sequence[Curve], jobs: Sequence[_Job], job: _Job
 ) -> Verdict | None:
+    """What `sync --prune` decides, one epoch being the surface's training examples (as it is
+    for a local training file)."""
     from ftsweep.study.pruning import judge
 
     mates = [other.curve() for other in jobs if other is not job and other.reported]
-    return judge(rule, direction, [*history, *mates], job.curve())
+    return judge(rule, surface.direction, [*history, *mates], job.curve(), surface.examples)
 
 
 def _finished(surface: Surface, seed: int, job: _Job) -> Trial:

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from ftsweep.data.cost import Costing, DataSize
-from ftsweep.study.curves import JobCurve, curve_of, hopeless, job_curve, prune_metric, pruning
+from ftsweep.study.curves import (
+    JobCurve,
+    curve_of,
+    epoch_examples,
+    hopeless,
+    job_curve,
+    prune_metric,
+    pruning,
+)
 from ftsweep.study.curves import report as report_of
 from ftsweep.study.records import JobRecord, Pruned, Report, State, TrialRecord
 from ftsweep.sweep import loads_sweep
@@ -100,6 +108,36 @@ def test_hopeless_judges_the_named_running_trials_beside_every_other_curve() -> 
     assert [t.number for t, _ in hopeless(sweep, [*trials, *foreign], [2, 3])] == [2]
     assert hopeless(sweep, trials[1:], [2, 3]) == []  # one finished curve: startup_trials is 2
     assert hopeless(loads_sweep(sweep_text()), trials, [2]) == []  # no prune: section
+
+
+def test_a_one_epoch_warm_up_comes_from_the_data_or_from_what_finished_trials_trained() -> None:
+    """`warmup_examples: auto`: one epoch is the training file's examples when it is local, else
+    what each finished trial trained over the epochs its job resolved (the median)."""
+    sweep = loads_sweep(sweep_text(extra="prune: {startup_trials: 2}\n"))
+    resolved = [JobRecord(resolved={"n_epochs": n}) for n in (2, 4)]
+    trials = [
+        trial(
+            0,
+            State.COMPLETE,
+            values=(0.5,),
+            job=resolved[0],
+            intermediate_values={25: 1.2, 50: 1.0, 100: 0.5},
+        ),
+        trial(
+            1,
+            State.COMPLETE,
+            values=(0.6,),
+            job=resolved[1],
+            intermediate_values={25: 1.3, 100: 0.9, 200: 0.6},
+        ),
+        trial(2, intermediate_values={40: 2.0}),  # far behind, but less than an epoch in
+        trial(3, intermediate_values={40: 2.0, 60: 2.0}),  # an epoch in: pruned
+    ]
+    assert epoch_examples(trials) == 50  # 100 / 2 and 200 / 4
+    assert epoch_examples(trials[2:]) is None
+    assert [t.number for t, _ in hopeless(sweep, trials, [2, 3])] == [3]
+    assert [t.number for t, _ in hopeless(sweep, trials, [2, 3], examples=70)] == []
+    assert [t.number for t, _ in hopeless(sweep, trials, [2, 3], examples=30)] == [2, 3]
 
 
 def test_what_stopping_a_job_saves_is_the_untrained_share_of_its_estimate() -> None:

@@ -15,7 +15,8 @@ def curve(*points: tuple[float, float], complete: bool = True) -> Curve:
 
 
 def rule(**fields: Any) -> Prune:
-    return Prune(**{"startup_trials": 2, **fields})
+    """The median rule, judging from the first point, unless `fields` say otherwise."""
+    return Prune(**{"rule": "median", "startup_trials": 2, "warmup_examples": 0, **fields})
 
 
 #: Three finished jobs that reported at 10, 20 and 30 examples trained.
@@ -127,3 +128,17 @@ def test_halving_auto_starts_at_a_hundredth_of_the_longest_finished_job() -> Non
     # The first rung is 10 (1000 / 100), at or after the job's first point: nothing there yet.
     assert judge(halving, "minimize", long, curve((5, 9.0), complete=False)) is None
     assert judge(halving, "minimize", long, curve((10, 9.0), complete=False)) is not None
+
+
+def test_the_default_keeps_the_best_40_percent_after_one_epoch() -> None:
+    """`prune: {}` is the percentile rule at 40 (chosen on the search benchmark) after a warm-up
+    of one epoch: `epoch` examples, which the caller knows; none known, no warm-up."""
+    default = Prune(startup_trials=2)
+    assert (default.rule, default.percentile, default.warmup_examples) == ("percentile", 40, "auto")
+    # At 20 the finished jobs stand at 0.8, 0.9 and 1.0: 40% of them is 0.88.
+    slow = curve((10, 1.1), (20, 0.89), complete=False)
+    assert judge(default, "minimize", FINISHED, slow, epoch=20) == Verdict(20, 0.89)
+    assert judge(rule(), "minimize", FINISHED, slow) is None  # the median, 0.9, lets it go on
+    early = curve((10, 1.5), complete=False)
+    assert judge(default, "minimize", FINISHED, early, epoch=20) is None  # not an epoch in yet
+    assert judge(default, "minimize", FINISHED, early, epoch=None) == Verdict(10, 1.5)

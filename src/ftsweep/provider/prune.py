@@ -117,7 +117,8 @@ def stop_hopeless(
         if job.finished is None and t.job.id == job.id and _running(now.get(t.number))
     ]
     undecided = {t.number: job for t, job in running if t.pruned is None and t.number in curves}
-    verdicts = hopeless(study.sweep, trials, undecided)
+    data = study.costing.data if study.costing is not None else None
+    verdicts = hopeless(study.sweep, trials, undecided, data.examples if data else None)
     if not act:
         out.hopeless = [t.key for t, _ in verdicts]
         return out

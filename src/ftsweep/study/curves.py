@@ -15,6 +15,7 @@ writes what these functions plan.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,7 +29,16 @@ if TYPE_CHECKING:
     from ftsweep.data.cost import Costing
     from ftsweep.sweep.load import Sweep
 
-__all__ = ["JobCurve", "curve_of", "hopeless", "job_curve", "prune_metric", "pruning", "report"]
+__all__ = [
+    "JobCurve",
+    "curve_of",
+    "epoch_examples",
+    "hopeless",
+    "job_curve",
+    "prune_metric",
+    "pruning",
+    "report",
+]
 
 
 @dataclass(frozen=True)
@@ -95,17 +105,22 @@ def curve_of(trial: TrialRecord) -> Curve:
 
 
 def hopeless(
-    sweep: Sweep, trials: Sequence[TrialRecord], numbers: Iterable[int]
+    sweep: Sweep,
+    trials: Sequence[TrialRecord],
+    numbers: Iterable[int],
+    examples: int | None = None,
 ) -> list[tuple[TrialRecord, Verdict]]:
     """Each trial of `numbers` that the sweep's rule judges hopeless beside every other trial of
-    the sweep that has a curve, with the verdict; [] without a `prune:` section."""
+    the sweep that has a curve, with the verdict; [] without a `prune:` section. `examples` is
+    the training file's (None: not a local file), one epoch for `warmup_examples: auto`."""
     rule = sweep.spec.prune
     if rule is None:
         return []
     _, direction = prune_metric(sweep)
     # A trial plain Optuna added reported in its own units: it is no curve of the sweep's.
-    shown = (t for t in current(list(trials)) if t.intermediate_values and not t.foreign)
+    shown = [t for t in current(list(trials)) if t.intermediate_values and not t.foreign]
     curves = {t.number: curve_of(t) for t in shown}
+    epoch = examples or epoch_examples(shown)
     by_number = {t.number: t for t in trials}
     found = []
     for number in numbers:
@@ -113,10 +128,22 @@ def hopeless(
         if mine is None:
             continue
         others = [c for n, c in curves.items() if n != number]
-        verdict = judge(rule, direction, others, mine)
+        verdict = judge(rule, direction, others, mine, epoch)
         if verdict is not None:
             found.append((by_number[number], verdict))
     return found
+
+
+def epoch_examples(trials: Iterable[TrialRecord]) -> float | None:
+    """The examples of one epoch as the finished trials show them (the median of what each
+    trained, its curve's last progress, over the epochs its job resolved); None when no finished
+    trial says both."""
+    per = []
+    for trial in trials:
+        epochs = whole(trial.job.resolved.get("n_epochs"))
+        if trial.state == State.COMPLETE and trial.intermediate_values and epochs:
+            per.append(max(trial.intermediate_values) / epochs)
+    return statistics.median(per) if per else None
 
 
 def pruning(trial: TrialRecord, curve: JobCurve, costing: Costing | None) -> Pruned:

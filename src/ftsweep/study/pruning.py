@@ -13,7 +13,9 @@ got that far.
   it reaches, the job goes on only while its value there is among the best 1 / reduction_factor
   of every job that reached the rung (asynchronous successive halving: no job waits for others).
 
-Pruning starts once `startup_trials` jobs have finished and a job has trained `warmup_examples`.
+Pruning starts once `startup_trials` jobs have finished and a job has trained `warmup_examples`
+(`auto`: one epoch, `epoch` examples, which the caller knows: the training file's examples, or
+what the finished trials trained per epoch).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     from ftsweep.sweep.spec import Prune
 
-__all__ = ["Curve", "Verdict", "judge"]
+__all__ = ["Curve", "Verdict", "judge", "warmup"]
 
 
 @dataclass(frozen=True)
@@ -59,15 +61,30 @@ class Verdict:
     value: float
 
 
-def judge(rule: Prune, direction: str, others: Sequence[Curve], curve: Curve) -> Verdict | None:
-    """Whether to stop the job of `curve` now, given the other jobs' curves; None: go on."""
-    if not curve.points or curve.reached < rule.warmup_examples:
+def judge(
+    rule: Prune,
+    direction: str,
+    others: Sequence[Curve],
+    curve: Curve,
+    epoch: float | None = None,
+) -> Verdict | None:
+    """Whether to stop the job of `curve` now, given the other jobs' curves; None: go on.
+    `epoch` is the examples of one epoch, the warm-up of `warmup_examples: auto` (None: none
+    known, no warm-up)."""
+    if not curve.points or curve.reached < warmup(rule, epoch):
         return None
     if sum(1 for c in others if c.complete) < rule.startup_trials:
         return None
     if rule.rule == "halving":
         return _halving(rule, direction, others, curve)
     return _optuna(rule, direction, others, curve)
+
+
+def warmup(rule: Prune, epoch: float | None) -> float:
+    """The examples a job trains before it may be pruned."""
+    if rule.warmup_examples == "auto":
+        return epoch or 0.0
+    return float(rule.warmup_examples)
 
 
 def _optuna(rule: Prune, direction: str, others: Sequence[Curve], curve: Curve) -> Verdict | None:

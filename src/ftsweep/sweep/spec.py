@@ -96,15 +96,17 @@ def _between(low: int, high: int, why: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _auto_or_count(low: int, high: int) -> AfterValidator:
-    """`auto`, or a whole number from low to high: one error either way, not one per type."""
+def _auto_or_count(low: int, high: int | None) -> AfterValidator:
+    """`auto`, or a whole number from low to high (None: no bound): one error either way, not
+    one per type."""
 
     def check(value: Any) -> int | str:
         if value == "auto":
             return "auto"
-        if type(value) is int and low <= value <= high:
+        if type(value) is int and low <= value <= (value if high is None else high):
             return value
-        raise ValueError(f"must be auto or an integer from {low} to {high:,}")
+        bound = f"of at least {low}" if high is None else f"from {low} to {high:,}"
+        raise ValueError(f"must be auto or an integer {bound}")
 
     return AfterValidator(check)
 
@@ -251,7 +253,9 @@ class Prune(_Strict):
       (worse than `percentile` of them) or `halving` (successive halving).
     - `metric`: the per-step metric judged; by default the objective's.
     - `startup_trials`: trials that must have finished (with a curve) before any job is pruned.
-    - `warmup_examples`: how far a job runs before it may be pruned.
+    - `warmup_examples`: how far a job runs before it may be pruned; `auto` (the default) is one
+      epoch of the training file, from its examples when it is a local file, else from the
+      finished trials (the examples each trained over its resolved epochs).
     - `min_trials`: how many other trials must have a value at a point to compare with.
     - `min_examples`, `reduction_factor`: successive halving's minimum resource and rate.
 
@@ -260,11 +264,11 @@ class Prune(_Strict):
     count in that unit (`ftsweep.study.pruning`).
     """
 
-    rule: Literal["median", "percentile", "halving"] = "median"
+    rule: Literal["median", "percentile", "halving"] = "percentile"
     metric: NonEmpty | None = None
-    percentile: Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)] = 25.0
+    percentile: Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)] = 40.0
     startup_trials: Annotated[StrictInt, _between(0, MAX_TRIALS, "")] = 4
-    warmup_examples: Annotated[StrictInt, Field(ge=0)] = 0
+    warmup_examples: Annotated[Any, _auto_or_count(0, None)] = "auto"
     min_trials: Annotated[StrictInt, Field(ge=1)] = 1
     min_examples: Annotated[Any, _auto_or_count(1, MAX_TRIALS)] = "auto"
     reduction_factor: Annotated[StrictInt, Field(ge=2, le=100)] = 3
