@@ -178,6 +178,12 @@ class CredentialsError(ServiceError):
     exit_code = 2
 
 
+class MissingExtraError(ServiceError):
+    """A backend needs packages of an optional extra that are not installed."""
+
+    exit_code = 2
+
+
 class RefusedError(ServiceError):
     """The service refused one request (a job body, a file, a model); `status` is the HTTP
     status, the message is the service's own."""

@@ -13,17 +13,22 @@ from ftsweep.cli.loop import Storage
 __all__ = ["cancel", "run", "submit", "sync"]
 
 ProviderOption = Annotated[
-    Literal["openai", "azure"] | None,
+    Literal["openai", "azure", "local"] | None,
     typer.Option(
         "--provider",
         metavar="PROVIDER",
-        help="openai or azure (default: the sweep file's service.provider, else openai).",
+        help="openai, azure or local (default: the sweep file's service.provider, else openai).",
     ),
 ]
 Parallel = Annotated[
-    int,
+    int | None,
     typer.Option(
-        "--parallel", "-p", metavar="K", min=1, max=64, help="Jobs created (run: kept) at once."
+        "--parallel",
+        "-p",
+        metavar="K",
+        min=1,
+        max=64,
+        help="Jobs created (run: kept) at once (default: 4; local: service.parallel, 1).",
     ),
 ]
 Interval = Annotated[
@@ -32,7 +37,7 @@ Interval = Annotated[
         "--interval",
         metavar="SECONDS",
         min=0.1,
-        help="Seconds between looks at running jobs (default: service.poll_interval, 30).",
+        help="Seconds between looks at running jobs (default: service.poll_interval, 30; local 2).",
     ),
 ]
 
@@ -51,7 +56,7 @@ def submit(
             "-n", "--count", metavar="COUNT", min=1, max=1_000_000, help="Ask COUNT new trials."
         ),
     ] = None,
-    parallel: Parallel = 4,
+    parallel: Parallel = None,
     provider: ProviderOption = None,
     storage: Storage = None,
     prices: Prices = None,
@@ -128,7 +133,7 @@ def cancel(
 @reports_errors
 def run(
     path: SweepPath,
-    parallel: Parallel = 4,
+    parallel: Parallel = None,
     interval: Interval = None,
     provider: ProviderOption = None,
     storage: Storage = None,

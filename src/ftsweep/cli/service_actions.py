@@ -44,11 +44,26 @@ def _backend(study: SweepStudy, provider: Provider | None) -> Iterator[Backend]:
     """The sweep's backend, closed when the command is done with it."""
     from ftsweep.provider.connect import connect
 
-    backend = connect(study.sweep.spec.service, provider)
+    backend = connect(study.sweep.spec.service, provider, base=Path(study.sweep.file).parent)
     try:
         yield backend
     finally:
         backend.close()
+
+
+def _local(study: SweepStudy, provider: Provider | None) -> bool:
+    return (provider or study.sweep.spec.service.provider) == "local"
+
+
+def _parallel(study: SweepStudy, provider: Provider | None, parallel: int | None) -> int:
+    """Jobs at once: as asked, else 4 on a service and `service.parallel` on this machine."""
+    if parallel is not None:
+        return parallel
+    return study.sweep.spec.service.parallel if _local(study, provider) else 4
+
+
+def _pause(study: SweepStudy, provider: Provider | None, interval: float | None) -> float:
+    return interval or study.sweep.spec.service.polling(_local(study, provider))
 
 
 @contextlib.contextmanager
@@ -68,7 +83,7 @@ def submit_command(
     batch: Path | None,
     n: int | None,
     *,
-    parallel: int,
+    parallel: int | None,
     provider: Provider | None,
     storage: str | None,
     prices: Path | None = None,
@@ -77,7 +92,14 @@ def submit_command(
 
     opened = opened_study(path, storage, priced=True, prices=prices)
     with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
-        report = submit(study, backend, count=n, batch=batch, parallel=parallel, say=_say)
+        report = submit(
+            study,
+            backend,
+            count=n,
+            batch=batch,
+            parallel=_parallel(study, provider, parallel),
+            say=_say,
+        )
     _print_submit(study.name, report)
     if report.refused:
         raise typer.Exit(1)
@@ -114,7 +136,7 @@ def sync_command(
 
     opened = opened_study(path, storage, priced=prune)  # priced: what pruning saves
     with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
-        pause = interval or study.sweep.spec.service.poll_interval
+        pause = _pause(study, provider, interval)
         pruned: list[PrunedTrial] = []
         with _view(study, pruned) as show:
             if wait:
@@ -196,7 +218,7 @@ def cancel_command(
 def run_command(
     path: Path,
     *,
-    parallel: int,
+    parallel: int | None,
     interval: float | None,
     provider: Provider | None,
     storage: str | None,
@@ -206,12 +228,12 @@ def run_command(
 
     opened = opened_study(path, storage, priced=True, prices=prices)
     with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
-        pause = interval or study.sweep.spec.service.poll_interval
+        pause = _pause(study, provider, interval)
         with _view(study, []) as show:
             report = run(
                 study,
                 backend,
-                parallel=parallel,
+                parallel=_parallel(study, provider, parallel),
                 interval=pause,
                 on_sync=show,
                 on_submit=_print_refused,

@@ -6,6 +6,9 @@
                                           AZURE_OPENAI_AD_TOKEN (Entra ID), and
                                           OPENAI_API_VERSION for a dated API version
 
+`provider: local` trains each trial on this machine instead (`ftsweep.local.backend`): no
+credentials, no network.
+
 The sweep file's `service:` section may name the provider, the endpoint and the API version;
 `--provider` overrides the provider. Without an API version (or with `v1`) Azure is reached on
 its v1 API, which keeps job metadata; a dated version selects the dated API. Keys are handed to
@@ -15,6 +18,7 @@ the client and to the scrubber of error messages, and to nothing else.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ftsweep.errors import CredentialsError
@@ -22,19 +26,30 @@ from ftsweep.provider.retry import Retry
 from ftsweep.provider.service import ServiceBackend
 
 if TYPE_CHECKING:
+    from ftsweep.provider.backend import Backend
     from ftsweep.sweep.spec import Service
 
 __all__ = ["Provider", "connect"]
 
-Provider = Literal["openai", "azure"]
+Provider = Literal["openai", "azure", "local"]
 _V1 = (None, "", "v1", "latest", "preview")
 
 
 def connect(
-    service: Service, provider: Provider | None = None, *, retry: Retry | None = None
-) -> ServiceBackend:
-    """The backend for `service` (the sweep file's section), `provider` overriding its own."""
-    if (provider or service.provider) == "azure":
+    service: Service,
+    provider: Provider | None = None,
+    *,
+    retry: Retry | None = None,
+    base: Path | None = None,
+) -> Backend:
+    """The backend for `service` (the sweep file's section), `provider` overriding its own;
+    `base` is the sweep file's folder, where the local backend's paths start."""
+    chosen = provider or service.provider
+    if chosen == "local":
+        from ftsweep.local.backend import LocalBackend
+
+        return LocalBackend(service, base or Path.cwd())
+    if chosen == "azure":
         return _azure(service, retry)
     return _openai(service, retry)
 

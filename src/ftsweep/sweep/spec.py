@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     Tag,
@@ -158,6 +159,43 @@ class JobTemplate(_Strict):
 SECRET_FIELDS = ("api_key", "key", "token", "azure_ad_token", "password", "secret")
 
 
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Rate = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class BaseLearningRate(_Strict):
+    """The learning rate `learning_rate_multiplier` multiplies, per method, on the local backend:
+    TRL's own defaults (SFTConfig 2e-5, DPOConfig and GRPOConfig 1e-6). The service never
+    published its own."""
+
+    supervised: Rate = 2.0e-5
+    dpo: Rate = 1.0e-6
+    reinforcement: Rate = 1.0e-6
+
+
+class Lora(_Strict):
+    """LoRA adapters instead of full fine-tuning (peft's LoraConfig, same names)."""
+
+    r: Annotated[StrictInt, Field(ge=1, le=4096)] = 16
+    lora_alpha: Annotated[StrictInt, Field(ge=1)] | None = None  # None: 2 x r
+    lora_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    target_modules: NonEmpty | tuple[NonEmpty, ...] = "all-linear"
+
+
+class Judge(_Strict):
+    """The chat-completions endpoint that scores `score_model` and `label_model` graders on the
+    local backend. Its key comes from the environment variable `api_key_env` names (none: the
+    endpoint takes none), never from the file."""
+
+    base_url: NonEmpty
+    model: NonEmpty
+    api_key_env: NonEmpty | None = None
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
+Device = Annotated[StrictInt, Field(ge=0, le=1023)] | Literal["cpu"]
+
+
 class Service(_Strict):
     """Where the sweep's jobs run. Never a key: credentials come only from the environment, as
     the `openai` client reads them (OPENAI_API_KEY; AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN).
@@ -166,24 +204,45 @@ class Service(_Strict):
     `https://NAME.openai.azure.com`); `api_version` chooses Azure's dated API (for example
     `2025-04-01-preview`) instead of its v1 API; `extra_body` is merged into every job body (Azure
     may want `trainingType`); `timeout` is how long one request may take (s); `poll_interval`
-    how often `sync --wait` and `run` look at running jobs (s).
+    how often `sync --wait` and `run` look at running jobs (s; 30, or 2 on the local backend).
+
+    The rest is for `provider: local`, which trains each trial on this machine with Hugging Face
+    TRL (`ftsweep.local`), and decides what the service decides for itself:
+    `base_learning_rate` (per method), `max_steps` (a cap on each trial's optimizer steps),
+    `parallel` (trials at once: `run`'s default), `devices` (GPU indexes or `cpu`; by default
+    GPU 0 when there is one, else the CPU), `lora` (adapters; full fine-tuning without),
+    `judge` (the model graders' endpoint), `allow_python_grader` (run a python grader's code),
+    `output_dir` (each trial's folder, relative to the sweep file; default `.ftsweep/local`)
+    and `python` (the interpreter that trains; default the one running ftsweep).
     """
 
-    provider: Literal["openai", "azure"] = "openai"
+    provider: Literal["openai", "azure", "local"] = "openai"
     base_url: NonEmpty | None = None
     api_version: NonEmpty | None = None
     extra_body: dict[NonEmpty, Any] = Field(default_factory=dict)
     timeout: Annotated[float, Field(gt=0, le=3600)] = 60.0
     poll_interval: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    base_learning_rate: BaseLearningRate = Field(default_factory=BaseLearningRate)
+    max_steps: Annotated[StrictInt, Field(ge=1)] | None = None
+    parallel: Annotated[StrictInt, Field(ge=1, le=64)] = 1
+    devices: tuple[Device, ...] | None = None
+    lora: Lora | None = None
+    judge: Judge | None = None
+    allow_python_grader: StrictBool = False
+    output_dir: NonEmpty | None = None
+    python: NonEmpty | None = None
+
+    def polling(self, local: bool) -> float:
+        """Seconds between looks at running jobs: as set, else 30 (2 for local trials)."""
+        if "poll_interval" in self.model_fields_set or not local:
+            return self.poll_interval
+        return 2.0
 
 
 #: The encodings ftsweep can count offline (`ftsweep.data.tokens`); `tokenizer:` picks one for a
 #: model whose family it does not know.
 TokenizerName = Literal["o200k_base", "cl100k_base"]
 TOKENIZERS: tuple[str, ...] = get_args(TokenizerName)
-
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Rate = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class Price(_Strict):
