@@ -25,8 +25,8 @@ _BINARY: dict[str, Callable[[float, float], float]] = {
     "^": math.pow,
 }
 _FUNCTIONS: dict[str, Callable[..., float]] = {
-    "min": min,
-    "max": max,
+    "min": lambda *values: min(values),  # min(x) is x; Python's min(x) would iterate x
+    "max": lambda *values: max(values),
     "abs": abs,
     "floor": math.floor,
     "ceil": math.ceil,

@@ -187,11 +187,12 @@ def _step(value: object, key: str) -> object:
 
 def _lookup(reference: str, sample: Sample, item: Item) -> object:
     value: object = {"sample": sample, "item": item}
+    path: list[str] = []
     for index, key in _STEP.findall(reference):
         value = _step(value, index or key)
         if value is _ABSENT:
-            lacking = "sample" if reference.startswith("sample") else "row"
-            raise MissingField(f"'{{{{ {reference} }}}}': this {lacking} has no {index or key!r}")
+            raise MissingField(f"'{{{{ {reference} }}}}': {'.'.join(path)} has no {index or key!r}")
+        path.append(index or key)
     return value
 
 
