@@ -50,7 +50,7 @@ from ftsweep.local.graders import Item, MissingField, Report, Sample, Scorer, re
 
 if TYPE_CHECKING:
     from openai import OpenAI
-    from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+    from openai.types.chat import ChatCompletionMessageParam
 
 __all__ = ["JudgeSettings", "judge_scorer", "read_label", "read_score"]
 
@@ -203,6 +203,16 @@ def _parameters(grader: ScoreModelGrader | LabelModelGrader) -> dict[str, Any]:
     return parameters
 
 
+def _text_of(completion: object) -> str:
+    """The text of a chat completion, read warily: the client does not check what it parses."""
+    choices = getattr(completion, "choices", None)
+    first = choices[0] if isinstance(choices, list) and choices else None
+    content = getattr(getattr(first, "message", None), "content", None)
+    if not isinstance(content, str) or not content:
+        raise Unreadable(f"the judge's reply is no chat completion with text: {completion!r:.80}")
+    return content
+
+
 def _retried(exc: Exception) -> bool:
     import openai
 
@@ -237,15 +247,12 @@ class _Judge:
         return _instructed(messages, self.form.instruction)
 
     def reply(self, messages: list[Message]) -> str:
-        completion: ChatCompletion = self.client.chat.completions.create(
+        completion: object = self.client.chat.completions.create(
             model=self.settings.model,
             messages=cast("list[ChatCompletionMessageParam]", messages),
             **self.parameters,
         )
-        content = completion.choices[0].message.content if completion.choices else None
-        if not content:
-            raise Unreadable("the judge's reply has no text")
-        return content
+        return _text_of(completion)
 
     def score(self, messages: list[Message] | None) -> float:
         """The score of one request, tried as the module docstring says; 0.0 when it fails."""
@@ -259,7 +266,7 @@ class _Judge:
                 time.sleep(_BACKOFF * 2 ** (attempt - 1))
             try:
                 return self.form.score(self.reply(messages))
-            except (Unreadable, openai.APIError) as exc:
+            except (ValueError, openai.APIError) as exc:  # ValueError: a body that is no JSON
                 problem = f"{type(exc).__name__}: {exc}"
                 if not _retried(exc):
                     break
