@@ -40,11 +40,17 @@ def _say(line: str) -> None:
 
 
 @contextlib.contextmanager
-def _backend(study: SweepStudy, provider: Provider | None) -> Iterator[Backend]:
-    """The sweep's backend, closed when the command is done with it."""
+def _backend(
+    study: SweepStudy, provider: Provider | None, parallel: int | None = None
+) -> Iterator[Backend]:
+    """The sweep's backend, closed when the command is done with it; `parallel` (as asked on
+    the command line) is also how many trials the local backend trains at once."""
     from ftsweep.provider.connect import connect
 
-    backend = connect(study.sweep.spec.service, provider, base=Path(study.sweep.file).parent)
+    service = study.sweep.spec.service
+    if parallel is not None and _local(study, provider):
+        service = service.model_copy(update={"parallel": parallel})
+    backend = connect(service, provider, base=Path(study.sweep.file).parent)
     try:
         yield backend
     finally:
@@ -91,7 +97,11 @@ def submit_command(
     from ftsweep.provider.submit import submit
 
     opened = opened_study(path, storage, priced=True, prices=prices)
-    with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
+    with (
+        opened as study,
+        _interruptible(study.name),
+        _backend(study, provider, parallel) as backend,
+    ):
         report = submit(
             study,
             backend,
@@ -227,7 +237,11 @@ def run_command(
     from ftsweep.provider.run import run
 
     opened = opened_study(path, storage, priced=True, prices=prices)
-    with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
+    with (
+        opened as study,
+        _interruptible(study.name),
+        _backend(study, provider, parallel) as backend,
+    ):
         pause = _pause(study, provider, interval)
         with _view(study, []) as show:
             report = run(

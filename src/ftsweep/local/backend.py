@@ -30,6 +30,7 @@ import contextlib
 import csv
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -63,6 +64,13 @@ _JOB_PREFIX = "ftjob-local-"
 NEEDS = ("torch", "transformers", "trl", "peft", "datasets", "accelerate")
 
 
+def this_host() -> str:
+    """The name this machine's jobs carry (`...@host`): FTSWEEP_LOCAL_HOST, else the hostname.
+    Machines that share a sweep's storage must have different names."""
+    name = os.environ.get("FTSWEEP_LOCAL_HOST") or socket.gethostname() or "localhost"
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name)
+
+
 def missing_packages() -> list[str]:
     """The packages of the `local` extra this interpreter lacks (found, not imported: quick)."""
     import importlib.util
@@ -94,6 +102,7 @@ class LocalBackend:
         self.base = base
         self.root = local_root(service, base)
         self.python = service.python or sys.executable
+        self.host = this_host()
         self._children: list[subprocess.Popen[bytes]] = []
         missing = missing_packages() if self.python == sys.executable else []
         if missing:
@@ -134,12 +143,12 @@ class LocalBackend:
         metadata = body.get("metadata") or {}
         sweep = str(metadata.get("ftsweep_sweep") or "_")
         key = str(metadata.get("ftsweep_trial") or "job")
-        job_id = f"{_JOB_PREFIX}{key}-{secrets.token_hex(4)}"
+        job_id = f"{_JOB_PREFIX}{key}-{secrets.token_hex(4)}@{self.host}"
         folder = self._sweep_dir(sweep) / job_id
         spec = {
             "id": job_id,
             "created_at": int(time.time()),
-            "host": socket.gethostname(),
+            "host": self.host,
             "body": dict(body),
             "local": self._settings(body),
         }
@@ -157,18 +166,26 @@ class LocalBackend:
 
     def jobs(self, sweep: str, since: int | None) -> Iterator[JobObject]:
         """The sweep's jobs on this machine, newest first."""
-        folders = []
-        with contextlib.suppress(FileNotFoundError):
-            folders = [f for f in self._sweep_dir(sweep).iterdir() if _is_job(f)]
+        folders = [f for f in _dirs(self._sweep_dir(sweep)) if _is_job(f) and self.holds(f.name)]
         found = [self._job(f) for f in folders]
         found = [j for j in found if since is None or (j.created_at or 0) >= since]
         yield from sorted(found, key=lambda j: j.created_at or 0, reverse=True)
 
     def job(self, job_id: str) -> JobObject:
+        """The job as its files say; a job another machine trains is `running` here until that
+        machine's own sync records how it ended in the shared storage."""
+        if not self.holds(job_id):
+            return JobObject(id=job_id, model="", status="running", metadata=None)
         return self._job(self._folder(job_id))
 
+    def holds(self, job_id: str) -> bool:
+        return job_id.rpartition("@")[2] == self.host
+
     def steps(self, job: JobObject, metrics: Sequence[str]) -> list[dict[str, object]]:
-        """The job's rows by step: what its trainer logged, with its result file over it."""
+        """The job's rows by step: what its trainer logged, with its result file over it (none
+        for a job another machine trains: its own sync reads them)."""
+        if not self.holds(job.id):
+            return []
         folder = self._folder(job.id)
         rows: dict[int, dict[str, object]] = {}
         for row in _metric_lines(folder / "metrics.jsonl"):
@@ -184,6 +201,9 @@ class LocalBackend:
 
     def cancel(self, job_id: str) -> JobObject:
         """Stop the job's trainer: SIGTERM to its process group, SIGKILL after CANCEL_GRACE."""
+        if not self.holds(job_id):
+            host = job_id.rpartition("@")[2]
+            raise RefusedError(f"job {job_id} trains on {host}: cancel it there", status=409)
         folder = self._folder(job_id)
         job = self._job(folder)
         if job.finished is not None:
@@ -252,7 +272,7 @@ class LocalBackend:
         return None
 
     def _folder(self, job_id: str) -> Path:
-        if job_id.startswith(_JOB_PREFIX) and "/" not in job_id and not job_id.startswith("."):
+        if job_id.startswith(_JOB_PREFIX) and "/" not in job_id:
             for sweep in _dirs(self.root / "jobs"):
                 folder = sweep / job_id
                 if _is_job(folder):
@@ -272,8 +292,9 @@ class LocalBackend:
                 self._start(folder, spec)
 
     def _job_folders(self) -> Iterator[Path]:
+        """This machine's job folders, of every sweep."""
         for sweep in _dirs(self.root / "jobs"):
-            yield from (f for f in _dirs(sweep) if _is_job(f))
+            yield from (f for f in _dirs(sweep) if _is_job(f) and self.holds(f.name))
 
     def _start(self, folder: Path, spec: Mapping[str, Any]) -> None:
         """Start the job's trainer in a session of its own (it outlives this process)."""

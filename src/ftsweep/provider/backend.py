@@ -110,3 +110,8 @@ class Backend(Protocol):
     def cancel(self, job_id: str) -> JobObject:
         """Cancel a job; the job as the service answered."""
         ...
+
+    def holds(self, job_id: str) -> bool:
+        """Whether the job runs here, taking one of this backend's slots: a service holds all
+        its jobs; the local trainer only its own machine's (another host trains the rest)."""
+        ...

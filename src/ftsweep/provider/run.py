@@ -101,8 +101,9 @@ def run(
         synced = sync(study, backend, prune=prune)
         report.pruned += synced.pruned
         on_sync(synced)
-        # Only trials with a job hold a slot: one whose submit died is resubmitted below.
-        flying = sum(1 for t in in_flight(study.trials()) if t.job.id)
+        # Only trials with a job here hold a slot: one whose submit died is resubmitted below,
+        # and a job that another machine trains (the local backend) takes none of this one's.
+        flying = sum(1 for t in in_flight(study.trials()) if t.job.id and backend.holds(t.job.id))
         submitted = None
         if flying < parallel:
             free = parallel - flying

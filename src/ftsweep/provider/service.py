@@ -133,6 +133,9 @@ class ServiceBackend:
     def job(self, job_id: str) -> JobObject:
         return _job(self._read(lambda: self.client.fine_tuning.jobs.retrieve(job_id)))
 
+    def holds(self, job_id: str) -> bool:
+        return True
+
     def cancel(self, job_id: str) -> JobObject:
         return _job(self._read(lambda: self.client.fine_tuning.jobs.cancel(job_id)))
 
