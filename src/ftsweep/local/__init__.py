@@ -1,0 +1,1 @@
+"""Training trials on this machine with Hugging Face TRL."""
