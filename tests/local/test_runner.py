@@ -349,3 +349,39 @@ def test_a_crash_mid_training_leaves_status_failed(
     assert state["error"] == {"code": code, "message": message}
     assert [row["step"] for row in result(out)] == ["1", "2"]
     assert "boom at step 2" in log_of(out)
+
+
+def test_reinforcement_trial(tmp_path: Path, tiny_model: Path) -> None:
+    hyperparameters = {"n_epochs": 1, "batch_size": 4, "compute_multiplier": 0.5, "eval_samples": 2}
+    out = make_trial(
+        tmp_path,
+        tiny_model,
+        "reinforcement",
+        hyperparameters,
+        rows=6,
+        validation=4,
+        max_completion_length=6,
+    )
+    assert run(out) == 0, log_of(out)
+    state = status(out)
+    assert state["status"] == "succeeded", state
+    assert state["resolved"]["compute_multiplier"] == 0.5
+    assert (
+        state["resolved"]["eval_samples"] == 2
+        and state["resolved"]["reasoning_effort"] == "default"
+    )
+    assert state["trl"]["num_generations"] == 2 and state["trl"]["max_completion_length"] == 6
+    assert "beta" not in state["resolved"] and state["trained_tokens"] is None
+    records = metrics(out)
+    assert any("train_mean_reward" in r and "train_mean_reward/exact" in r for r in records)
+    assert any("valid_reward_mean" in r for r in records)
+    assert any("full_valid_mean_reward" in r for r in records)
+    rows = result(out)
+    assert list(rows[0])[:4] == [
+        "step",
+        "train_mean_reward",
+        "valid_reward_mean",
+        "full_valid_mean_reward",
+    ]
+    assert "train_mean_reward/exact" in rows[0]
+    assert len(rows) == state["total_steps"]

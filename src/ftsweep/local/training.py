@@ -157,17 +157,16 @@ def _config(plan: TrialPlan, local: Mapping[str, Any], out: Path, device: str) -
 
 
 def _rewards(body: Mapping[str, Any], local: Mapping[str, Any]) -> list[Any]:
-    try:
-        from ftsweep.local.graders import reward_functions  # type: ignore[import-not-found]
-    except ImportError as error:
-        raise RuntimeError(
-            "reinforcement needs ftsweep.local.graders, which this install lacks"
-        ) from error
+    """The grader's reward functions (`ftsweep.local.graders`); a judge from `local.judge`."""
+    from ftsweep.local.graders import reward_functions
+    from ftsweep.local.judge import JudgeSettings
+
+    judge = local.get("judge")
     grader = body["method"]["reinforcement"]["grader"]
     return list(
         reward_functions(
             grader,
-            judge=local.get("judge"),
+            judge=JudgeSettings.model_validate(judge) if judge else None,
             allow_python_grader=bool(local.get("allow_python_grader", False)),
         )
     )
