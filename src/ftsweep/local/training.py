@@ -139,7 +139,7 @@ def _config(plan: TrialPlan, local: Mapping[str, Any], out: Path, device: str) -
         **plan.trl,
     }
     if plan.method == "reinforcement":
-        from trl import GRPOConfig
+        from trl.trainer.grpo_config import GRPOConfig
 
         if local.get("max_completion_length"):
             common["max_completion_length"] = int(local["max_completion_length"])
@@ -148,10 +148,10 @@ def _config(plan: TrialPlan, local: Mapping[str, Any], out: Path, device: str) -
     if local.get("max_length"):
         common["max_length"] = int(local["max_length"])
     if plan.method == "dpo":
-        from trl import DPOConfig
+        from trl.trainer.dpo_config import DPOConfig
 
         return DPOConfig(**common)
-    from trl import SFTConfig
+    from trl.trainer.sft_config import SFTConfig
 
     return SFTConfig(**common)
 
@@ -190,14 +190,14 @@ def _trainer(
         "peft_config": peft_config,
     }
     if plan.method == "reinforcement":
-        from trl import GRPOTrainer
+        from trl.trainer.grpo_trainer import GRPOTrainer
 
         return GRPOTrainer(reward_funcs=_rewards(body, local), **kwargs)
     if plan.method == "dpo":
-        from trl import DPOTrainer
+        from trl.trainer.dpo_trainer import DPOTrainer
 
         return DPOTrainer(**kwargs)
-    from trl import SFTTrainer
+    from trl.trainer.sft_trainer import SFTTrainer
 
     return SFTTrainer(**kwargs)
 
@@ -205,7 +205,7 @@ def _trainer(
 def _recorder(out: Path, stop: Stop, full: Any) -> Any:
     from transformers import TrainerCallback
 
-    class Recorder(TrainerCallback):  # type: ignore[misc]
+    class Recorder(TrainerCallback):
         """Appends OpenAI-named metrics per log; evaluates the whole file at each epoch end;
         stops the loop at the end of a step once a cancel was asked for."""
 
@@ -252,8 +252,12 @@ def train(
     stop: Stop,
 ) -> str:
     """Train the planned trial; the final status."""
+    from ftsweep.local.runner import log_phase
+
     _quiet()
     device = _select_device(local)
+    _import(plan.method)
+    log_phase("torch, transformers and trl imported")
     tokenizer, model = _load(local)
     stop.check()
     train_set, valid_set, full_set = _datasets(plan, tokenizer, train_rows, valid_rows)
@@ -263,6 +267,7 @@ def train(
     recorder = _recorder(out, stop, full_set)
     recorder.trainer = trainer
     trainer.add_callback(recorder)
+    log_phase("model loaded, data tokenized, trainer built")
     stop.check()
     stop.training = True
     try:
@@ -270,7 +275,21 @@ def train(
     finally:
         stop.training = False
         _finish(plan, trainer, recorder, out, status)
+        log_phase("training ended")
     return "cancelled" if stop.requested else "succeeded"
+
+
+def _import(method: str) -> None:
+    """Import the heavy libraries up front, so that runner.log times them apart."""
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    if method == "reinforcement":
+        from trl.trainer.grpo_trainer import GRPOTrainer  # noqa: F401
+    elif method == "dpo":
+        from trl.trainer.dpo_trainer import DPOTrainer  # noqa: F401
+    else:
+        from trl.trainer.sft_trainer import SFTTrainer  # noqa: F401
 
 
 def _finish(plan: TrialPlan, trainer: Any, recorder: Any, out: Path, status: StatusFile) -> None:
