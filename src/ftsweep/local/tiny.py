@@ -44,7 +44,7 @@ def _tokenizer(vocab_size: int) -> object:
     )
     core.train_from_iterator(_TEXT.splitlines() * 4, trainer=trainer)
     template = resources.files("trl").joinpath("chat_templates/qwen2_5_training.jinja").read_text()
-    return PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=core,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
