@@ -7,6 +7,7 @@ import csv
 import fcntl
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -385,3 +386,22 @@ def test_reinforcement_trial(tmp_path: Path, tiny_model: Path) -> None:
     ]
     assert "train_mean_reward/exact" in rows[0]
     assert len(rows) == state["total_steps"]
+
+
+def test_lora_trains_an_adapter(tmp_path: Path, tiny_model: Path) -> None:
+    lora = {"r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]}
+    out = make_trial(
+        tmp_path,
+        tiny_model,
+        "supervised",
+        {"n_epochs": 1, "batch_size": 4},
+        lora=lora,
+        validation=None,
+    )
+    assert run(out) == 0, log_of(out)
+    assert status(out)["status"] == "succeeded"
+    assert len(result(out)) == 3
+    trained, total = re.search(
+        r"model loaded \((\d+) of (\d+) parameters trained\)", log_of(out)
+    ).groups()
+    assert 0 < int(trained) < int(total) / 10

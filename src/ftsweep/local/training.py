@@ -267,7 +267,10 @@ def train(
     recorder = _recorder(out, stop, full_set)
     recorder.trainer = trainer
     trainer.add_callback(recorder)
-    log_phase("model loaded, data tokenized, trainer built")
+    parameters = list(trainer.model.parameters())
+    trainable = sum(p.numel() for p in parameters if p.requires_grad)
+    total = sum(p.numel() for p in parameters)
+    log_phase(f"model loaded ({trainable} of {total} parameters trained), data tokenized")
     stop.check()
     stop.training = True
     try:
