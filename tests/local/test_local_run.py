@@ -113,6 +113,8 @@ def test_a_supervised_sweep_runs_to_the_end_and_reports_like_a_service(
         assert row["resolved_n_epochs"] >= 1  # auto, resolved by the platform's rule
         assert row["resolved_batch_size"] >= 1
         assert row["trained_tokens"] > 0
+        model = Path(row["fine_tuned_model"])  # the trained model, whole, with its tokenizer
+        assert (model / "config.json").is_file() and (model / "tokenizer.json").is_file()
     folders = job_folders(sweep)
     assert keys(folders) == Counter({"tiny-0000": 1, "tiny-0001": 1})
     for folder in folders:

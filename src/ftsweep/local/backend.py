@@ -234,6 +234,7 @@ class LocalBackend:
             "lora": service.lora.model_dump() if service.lora is not None else None,
             "judge": service.judge.model_dump() if service.judge is not None else None,
             "allow_python_grader": service.allow_python_grader,
+            "allow_download": service.allow_download,
         }
 
     def _device(self) -> int | str | None:
@@ -298,8 +299,13 @@ class LocalBackend:
 
     def _start(self, folder: Path, spec: Mapping[str, Any]) -> None:
         """Start the job's trainer in a session of its own (it outlives this process)."""
-        local = {**spec["local"], "device": self._device()}
-        _write(folder / "device.json", {"device": local["device"]})
+        device = self._device()
+        _write(folder / "device.json", {"device": device})
+        # The trainer sees its one GPU as `cuda` (CUDA_VISIBLE_DEVICES names it); `auto`: a GPU
+        # when there is one, else the CPU.
+        seen = "auto" if device is None else "cpu" if device == "cpu" else "cuda"
+        local = {**spec["local"], "device": seen}
+        _write(folder / "job.json", {**spec, "local": local})
         (folder / "spawned").write_text(f"{time.time():.3f}\n")
         env = _environment(local, self.service.parallel)
         with open(folder / "runner.log", "ab") as log:
@@ -368,7 +374,8 @@ def _environment(local: Mapping[str, Any], parallel: int) -> dict[str, str]:
     """The trainer's environment: offline unless the user's own environment says otherwise, one
     device (CUDA_VISIBLE_DEVICES), and CPU threads shared between the trials that run at once."""
     env = dict(os.environ)
-    env.setdefault("HF_HUB_OFFLINE", "1")
+    if not local.get("allow_download"):
+        env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     device = local.get("device")
     if device == "cpu":

@@ -64,8 +64,13 @@ def _quiet() -> None:
 
 
 def _select_device(local: Mapping[str, Any]) -> str:
-    """The device string; `cuda:N` (N > 0) becomes CUDA_VISIBLE_DEVICES=N unless already set."""
-    device = str(local.get("device") or "cpu")
+    """The device string: `auto` (or none) is `cuda` when torch sees a GPU, else `cpu`;
+    `cuda:N` (N > 0) becomes CUDA_VISIBLE_DEVICES=N unless already set."""
+    device = str(local.get("device") or "auto")
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if (
         device.startswith("cuda:")
         and device != "cuda:0"
@@ -279,7 +284,23 @@ def train(
         stop.training = False
         _finish(plan, trainer, recorder, out, status)
         log_phase("training ended")
-    return "cancelled" if stop.requested else "succeeded"
+    if stop.requested:
+        return "cancelled"
+    _save(trainer, tokenizer, out / "model")
+    log_phase("model saved")
+    return "succeeded"
+
+
+def _save(trainer: Any, tokenizer: Any, folder: Path) -> None:
+    """The fine-tuned model (the adapter, with LoRA) and its tokenizer, which the job reports as
+    `fine_tuned_model`: written beside and renamed into place, so a folder there is whole."""
+    import shutil
+
+    temporary = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    trainer.save_model(str(temporary))
+    tokenizer.save_pretrained(str(temporary))
+    os.replace(temporary, folder)
 
 
 def _import(method: str) -> None:

@@ -82,7 +82,11 @@ class GaussianProcess:
         for start in starts:
             try:
                 found = minimize(
-                    self._objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                    self._objective,
+                    start,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bounds,
                     options={"maxiter": 200},
                 )
             except (np.linalg.LinAlgError, ValueError):

@@ -212,6 +212,8 @@ class Service(_Strict):
     `parallel` (trials at once: `run`'s default), `devices` (GPU indexes or `cpu`; by default
     GPU 0 when there is one, else the CPU), `lora` (adapters; full fine-tuning without),
     `judge` (the model graders' endpoint), `allow_python_grader` (run a python grader's code),
+    `allow_download` (let a model named by its hub name download; by default only the local
+    cache is read, and the trainers run with HF_HUB_OFFLINE=1 unless the environment sets it),
     `output_dir` (each trial's folder, relative to the sweep file; default `.ftsweep/local`)
     and `python` (the interpreter that trains; default the one running ftsweep).
     """
@@ -229,6 +231,7 @@ class Service(_Strict):
     lora: Lora | None = None
     judge: Judge | None = None
     allow_python_grader: StrictBool = False
+    allow_download: StrictBool = False
     output_dir: NonEmpty | None = None
     python: NonEmpty | None = None
 
