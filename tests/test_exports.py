@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import ftsweep
 
@@ -56,3 +57,25 @@ def test_importing_the_package_and_cli_loads_no_heavy_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_validate_and_plan_of_a_local_sweep_import_no_training_library() -> None:
+    """The local backend's libraries (torch, transformers, TRL) load only in its trainers."""
+    code = (
+        "import sys\n"
+        "from ftsweep.cli import main\n"
+        "for command in ('validate', 'plan'):\n"
+        "    sys.argv = ['ftsweep', command, 'sweeps/local-sft.yaml']\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as done:\n"
+        "        assert not done.code, done.code\n"
+        "heavy = [m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy), file=sys.stderr)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stderr.strip().splitlines()[-1:] in ([], [""])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -195,6 +196,41 @@ def test_kill_9_of_run_leaves_the_trainer_going_and_a_rerun_trains_nothing_twice
     assert keys(job_folders(sweep)) == Counter({"tiny-0000": 1, "tiny-0001": 1})
 
 
+@pytest.mark.parametrize("delay", [0.5, 2.0, 5.0])
+def test_kill_9_of_run_at_any_moment_never_trains_a_trial_twice(
+    tmp_path: Path, tiny_model: Path, delay: float
+) -> None:
+    """Killed while asking, while creating a job's folder, while its trainer starts or trains:
+    a rerun completes the sweep with one job per trial."""
+    sweep = sweep_file(tmp_path, tiny_model, trials=2, service="max_steps: 6")
+    storage = tmp_path / "journal.log"
+    command = [sys.executable, "-m", "ftsweep", "run", str(sweep), "--storage", str(storage)]
+    run = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=trainer_env())
+    time.sleep(delay)
+    run.kill()
+    run.wait()
+    done = ftsweep("run", sweep, "--storage", storage)
+    assert done.returncode == 0, done.stderr
+    assert [r["state"] for r in trials_frame(sweep, storage)] == ["complete", "complete"]
+    assert keys(job_folders(sweep)) == Counter({"tiny-0000": 1, "tiny-0001": 1})
+
+
+def test_jobs_beyond_parallel_wait_queued_and_start_as_others_end(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    sweep = sweep_file(tmp_path, tiny_model, trials=2, service="parallel: 1\nmax_steps: 30")
+    storage = tmp_path / "journal.log"
+    submitted = ftsweep("submit", sweep, "-n", "2", "--storage", storage)
+    assert submitted.returncode == 0, submitted.stderr
+    first, second = job_folders(sweep)
+    assert sorted((f / "spawned").exists() for f in (first, second)) == [False, True]
+    looked = ftsweep("sync", sweep, "--storage", storage)
+    assert "1 queued" in looked.stderr, looked.stderr
+    waited = ftsweep("sync", sweep, "--wait", "--storage", storage)
+    assert waited.returncode == 0, waited.stderr
+    assert [r["state"] for r in trials_frame(sweep, storage)] == ["complete", "complete"]
+
+
 def test_a_trainer_that_dies_fails_its_trial_only(tmp_path: Path, tiny_model: Path) -> None:
     sweep = sweep_file(tmp_path, tiny_model, trials=2, service="max_steps: 40")
     storage = tmp_path / "journal.log"
@@ -225,6 +261,9 @@ def test_cancel_stops_the_trainer(tmp_path: Path, tiny_model: Path) -> None:
     (folder,) = job_folders(sweep)
     wait_for(lambda: (folder / "metrics.jsonl").exists() or None)
     trainer = int((folder / "pid").read_text())
+    looked = ftsweep("sync", sweep, "--storage", storage)  # how far it got, as it trains
+    assert looked.returncode == 0, looked.stderr
+    assert re.search(r"tiny: 1 running; tiny-0000 step \d+/\d+ train_loss \d", looked.stderr)
     cancelled = ftsweep("cancel", sweep, "--all", "--storage", storage)
     assert cancelled.returncode == 0, cancelled.stderr
     wait_for(lambda: not alive(trainer) or None, limit=30)
@@ -289,6 +328,20 @@ def test_two_machines_share_a_sweep_through_postgresql(
     assert trained == Counter({f"tiny-{n:04d}": 1 for n in range(4)})
     hosts = {r["job_id"].rpartition("@")[2] for r in rows}
     assert hosts == {"host-a", "host-b"}  # both machines trained
+
+
+def test_a_data_file_it_cannot_train_on_is_refused_before_any_trial(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    sweep = sweep_file(tmp_path, tiny_model, trials=2)
+    bad = DATA / "bad-supervised.jsonl"
+    sweep.write_text(sweep.read_text().replace(str(DATA / "support-train.jsonl"), str(bad)))
+    storage = tmp_path / "journal.log"
+    done = ftsweep("run", sweep, "--storage", storage)
+    assert done.returncode == 1
+    assert f"{bad}:3: each message needs a role" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert job_folders(sweep) == [] and trials_frame(sweep, storage) == []
 
 
 def test_without_the_local_extra_the_error_names_it(tmp_path: Path, tiny_model: Path) -> None:

@@ -251,6 +251,19 @@ def test_a_second_runner_exits_3_and_touches_nothing(tmp_path: Path, tiny_model:
     assert sorted(p.name for p in out.iterdir()) == ["job.json", "lock", "runner.log"]
 
 
+def test_a_trial_is_trained_once_and_never_after_a_cancel(tmp_path: Path, tiny_model: Path) -> None:
+    """A runner started where one ran before (its pid is there: it may have died), or where
+    the job was cancelled before its trainer got going, exits 3 and leaves everything as it was."""
+    ran = make_trial(tmp_path / "ran", tiny_model, "supervised", {"n_epochs": 1})
+    (ran / "pid").write_text("12345\n")
+    assert run(ran) == 3
+    assert not (ran / "status.json").exists() and (ran / "pid").read_text() == "12345\n"
+    cancelled = make_trial(tmp_path / "cancelled", tiny_model, "supervised", {"n_epochs": 1})
+    (cancelled / "cancel").touch()
+    assert run(cancelled) == 3
+    assert not (cancelled / "status.json").exists() and not (cancelled / "pid").exists()
+
+
 def test_sigterm_cancels(tmp_path: Path, tiny_model: Path) -> None:
     out = make_trial(
         tmp_path, tiny_model, "supervised", {"n_epochs": 25, "batch_size": 1}, validation=None

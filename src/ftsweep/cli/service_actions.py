@@ -50,7 +50,8 @@ def _backend(
     service = study.sweep.spec.service
     if parallel is not None and _local(study, provider):
         service = service.model_copy(update={"parallel": parallel})
-    backend = connect(service, provider, base=Path(study.sweep.file).parent)
+    folder = Path(study.sweep.file).parent
+    backend = connect(service, provider, base=folder, method=study.sweep.method)
     try:
         yield backend
     finally:
@@ -297,21 +298,37 @@ def _view(study: SweepStudy, pruned: list[PrunedTrial]) -> Iterator[Callable[[Sy
         yield table
 
 
-def _line(name: str, report: SyncReport) -> str:
+def _line(name: str, report: SyncReport, detail: bool = True) -> str:
+    """One look at the sweep: its jobs by status, then (`detail`) how far each running job that
+    says so has got."""
     counts = Counter(job.status for job in report.jobs)
     parts = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
-    return f"{time.strftime('%H:%M:%S')} {name}: {parts or 'no job in flight'}"
+    line = f"{time.strftime('%H:%M:%S')} {name}: {parts or 'no job in flight'}"
+    going = [f"{job.key} {_step(job)}{_latest(job, ' ')}" for job in report.jobs if job.step]
+    if detail and going:
+        line += "; " + ", ".join(going[:4]) + (f" and {len(going) - 4} more" if going[4:] else "")
+    return line
+
+
+def _step(job: JobView) -> str:
+    if job.step is None:
+        return ""
+    return f"step {job.step}" + (f"/{job.total_steps}" if job.total_steps else "")
+
+
+def _latest(job: JobView, lead: str = "") -> str:
+    return f"{lead}{job.latest[0]} {job.latest[1]:.4g}" if job.latest else ""
 
 
 def _table(name: str, report: SyncReport, metric: str) -> Any:
     from rich.table import Table
 
-    table = Table(title=_line(name, report), title_justify="left")
-    for column in ("trial", "status", "elapsed", metric):
+    table = Table(title=_line(name, report, detail=False), title_justify="left")
+    for column in ("trial", "status", "elapsed", "step", metric):
         table.add_column(column)
     for job in report.jobs:
-        value = f"{job.values[0]:.6g}" if job.values else ""
-        table.add_row(job.key, job.status, _elapsed(job), value)
+        value = f"{job.values[0]:.6g}" if job.values else _latest(job)
+        table.add_row(job.key, job.status, _elapsed(job), _step(job), value)
     return table
 
 

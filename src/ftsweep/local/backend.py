@@ -97,9 +97,10 @@ class LocalBackend:
     dialect = "local"
     keeps_metadata = True
 
-    def __init__(self, service: Service, base: Path) -> None:
+    def __init__(self, service: Service, base: Path, method: str | None = None) -> None:
         self.service = service
         self.base = base
+        self.method = method
         self.root = local_root(service, base)
         self.python = service.python or sys.executable
         self.host = this_host()
@@ -123,14 +124,24 @@ class LocalBackend:
 
     def upload(self, path: Path) -> UploadedFile:
         """Keep a copy of the file by its content, so that trials train on what was submitted
-        even when the file changes later."""
+        even when the file changes later. A file whose rows the sweep's method cannot train on
+        is rejected, as a service rejects it, before any trial is started."""
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if self.method is not None:
+            from ftsweep.local.data import DataError, convert
+
+            try:
+                convert(self.method, path)
+            except DataError as error:
+                return UploadedFile(f"{_FILE_PREFIX}{digest}", "error", str(error))
         target = self._files() / f"{digest}{path.suffix or '.jsonl'}"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             shutil.copyfile(path, temporary)
             os.replace(temporary, target)
+        # The file as the user named it, for the trainer's messages about its rows.
+        (target.parent / f"{digest}.name").write_text(str(path.resolve()))
         return UploadedFile(f"{_FILE_PREFIX}{digest}", "processed")
 
     def file(self, file_id: str) -> UploadedFile:
@@ -229,6 +240,7 @@ class LocalBackend:
         return {
             "model": str(folder.resolve()) if folder.is_dir() else model,
             **{f: str(path) for f, path in data.items()},
+            "names": {str(path): _named(path) for path in data.values() if path is not None},
             "base_learning_rate": service.base_learning_rate.model_dump(),
             "max_steps": service.max_steps,
             "lora": service.lora.model_dump() if service.lora is not None else None,
@@ -268,7 +280,7 @@ class LocalBackend:
             return None
         with contextlib.suppress(FileNotFoundError):
             for path in self._files().iterdir():
-                if path.stem == digest:
+                if path.stem == digest and path.suffix != ".name":
                     return path
         return None
 
@@ -366,6 +378,7 @@ class LocalBackend:
                     "host": spec.get("host"),
                     "trl": status.get("trl"),
                 },
+                "progress": _progress(folder, status) if not done else None,
             }
         )
 
@@ -401,6 +414,14 @@ def _state(folder: Path, status: Mapping[str, Any]) -> str:
     if spawned is not None and time.time() - spawned > START_GRACE:
         return "failed"
     return "queued"
+
+
+def _named(path: Path) -> str:
+    """The name the user gave a kept data file (its copy's path when none is known)."""
+    try:
+        return path.with_suffix(".name").read_text().strip() or str(path)
+    except OSError:
+        return str(path)
 
 
 def _occupying(folder: Path) -> bool:
@@ -483,6 +504,17 @@ def _write(path: Path, data: Mapping[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
     os.replace(temporary, path)
+
+
+def _progress(folder: Path, status: Mapping[str, Any]) -> dict[str, Any]:
+    """How far a running trainer has got: its last step, its steps in all, and the latest value
+    of each metric it logged (for `sync --wait` and `run`'s view)."""
+    step, latest = 0, {}
+    for row in _metric_lines(folder / "metrics.jsonl"):
+        if isinstance(row.get("step"), int):
+            step = max(step, row["step"])
+        latest.update({k: v for k, v in row.items() if k not in ("step", "total_steps")})
+    return {"step": step or None, "total_steps": status.get("total_steps"), "latest": latest}
 
 
 def _metric_lines(path: Path) -> Iterator[dict[str, Any]]:

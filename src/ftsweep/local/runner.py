@@ -4,7 +4,9 @@ The backend writes `OUT/job.json` (`{"body": <job request body>, "local": <setti
 starts this program in a new session with stdout and stderr in `OUT/runner.log`. In `OUT/`:
 
 1. `lock`: an exclusive `flock`, taken at once without waiting and held until the process ends;
-   if another runner holds it the program exits 3 and touches nothing. `pid` holds its pid.
+   if another runner holds it, or one ran here before (a `pid` file), or the job was cancelled
+   before it started (a `cancel` file), the program exits 3 and touches nothing: a trial is
+   trained once. `pid` holds its pid.
 2. `status.json`, rewritten atomically at each change: `status` (running, succeeded, failed,
    cancelled), `error` (`{"code", "message"}` or null), `resolved` (OpenAI names, values used),
    `trl` (the TRL config values used), `trained_tokens`, `total_steps`, `started_at`,
@@ -150,14 +152,26 @@ def run(job_path: Path, out: Path, status: StatusFile, stop: Stop) -> str:
     method = (body.get("method") or {}).get("type")
     if method not in mapping.METHODS:
         raise mapping.MappingError(f"method.type must be one of {mapping.METHODS}, got {method!r}")
-    train_rows = data.convert(method, local["training_file"])
+    train_rows = _rows(method, local["training_file"], local)
     valid_file = local.get("validation_file")
-    valid_rows = data.convert(method, valid_file) if valid_file else None
+    valid_rows = _rows(method, valid_file, local) if valid_file else None
     plan = mapping.plan_trial(body, local, len(train_rows), len(valid_rows or []) or None)
     status.write(resolved=plan.resolved, trl=plan.trl, total_steps=plan.planned_steps)
     log_phase(f"{len(train_rows)} training rows read and planned")
     stop.check()
     return training.train(plan, body, local, train_rows, valid_rows, out, status, stop)
+
+
+def _rows(method: str, path: str, local: dict[str, Any]) -> list[data.Row]:
+    """The file's rows for TRL; a bad row's message names the file as the user named it, not
+    the backend's copy of it (`local.names`)."""
+    try:
+        return data.convert(method, path)
+    except data.DataError as error:
+        shown = (local.get("names") or {}).get(path)
+        if not shown:
+            raise
+        raise data.DataError(str(error).replace(path, shown)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"another runner holds {out / 'lock'}", file=sys.stderr)
         return EXIT_LOCKED
     with lock:
+        if (out / "pid").exists() or (out / "cancel").exists():
+            # A trial is trained once: a runner before this one started it (and may have died),
+            # or the job was cancelled before its trainer got going.
+            print(f"{out}: already started or cancelled; nothing to do", file=sys.stderr)
+            return EXIT_LOCKED
         atomic_write(out / "pid", f"{os.getpid()}\n")
         status = StatusFile(out / "status.json")
         stop = Stop()

@@ -41,14 +41,16 @@ def connect(
     *,
     retry: Retry | None = None,
     base: Path | None = None,
+    method: str | None = None,
 ) -> Backend:
     """The backend for `service` (the sweep file's section), `provider` overriding its own;
-    `base` is the sweep file's folder, where the local backend's paths start."""
+    `base` is the sweep file's folder, where the local backend's paths start, and `method` the
+    sweep's, which it checks data files against."""
     chosen = provider or service.provider
     if chosen == "local":
         from ftsweep.local.backend import LocalBackend
 
-        return LocalBackend(service, base or Path.cwd())
+        return LocalBackend(service, base or Path.cwd(), method)
     if chosen == "azure":
         return _azure(service, retry)
     return _openai(service, retry)

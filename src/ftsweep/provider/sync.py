@@ -30,6 +30,7 @@ from ftsweep.errors import PlanError, ResultsError
 from ftsweep.provider.backend import Backend
 from ftsweep.provider.prune import PrunedTrial, settle, stop_hopeless
 from ftsweep.provider.submit import claim_is_gone, earliest_job
+from ftsweep.study.cells import finite, whole
 from ftsweep.study.curves import JobCurve, job_curve, prune_metric, report
 from ftsweep.study.feedback import TellReport, plan_tell
 from ftsweep.study.records import State, TrialRecord, Write
@@ -47,7 +48,9 @@ NOT_SUBMITTED = "not submitted"
 
 @dataclass(frozen=True)
 class JobView:
-    """One job as the last sync saw it, for progress views."""
+    """One job as the last sync saw it, for progress views: `step` (of `total_steps`) and the
+    latest value of a metric (`latest`: name, value) where the job tells how it goes as it
+    trains (the local trainer does; a service's job object does not)."""
 
     key: str
     job_id: str | None
@@ -55,6 +58,9 @@ class JobView:
     created_at: int | None
     finished_at: int | None
     values: tuple[float, ...] | None
+    step: int | None = None
+    total_steps: int | None = None
+    latest: tuple[str, float] | None = None
 
 
 @dataclass
@@ -104,7 +110,10 @@ def sync(
     matched, doubles = _match(study, backend, scope)
     _cancel_doubles(backend, doubles, report)
     curves, values = _tell(study, backend, matched, report, parallel)
-    views = {trial.number: _view(trial, job, values.get(trial.number)) for trial, job in matched}
+    metric = study.sweep.objectives[0].metric
+    views = {
+        trial.number: _view(trial, job, values.get(trial.number), metric) for trial, job in matched
+    }
     if study.sweep.spec.prune is not None:
         _prune(study, backend, matched, curves, report, views, act=prune, parallel=parallel)
     report.jobs = list(views.values())
@@ -132,7 +141,7 @@ def _prune(
     if done.late:
         _tell(study, backend, done.late, report, parallel)
     for trial, job in [*done.late, *done.stopped]:
-        views[trial.number] = _view(trial, job, None)
+        views[trial.number] = _view(trial, job, None, study.sweep.objectives[0].metric)
 
 
 def _unmatched(study: SweepStudy, trial: TrialRecord, report: SyncReport) -> JobView:
@@ -338,5 +347,20 @@ def _batch_size(result: Result) -> int | None:
 _NOT_STEPS = ("trained_tokens", COST_METRIC)
 
 
-def _view(trial: TrialRecord, job: JobObject, values: tuple[float, ...] | None) -> JobView:
-    return JobView(trial.key, job.id, job.status, job.created_at, job.finished_at, values)
+def _view(
+    trial: TrialRecord, job: JobObject, values: tuple[float, ...] | None, metric: str
+) -> JobView:
+    view = JobView(trial.key, job.id, job.status, job.created_at, job.finished_at, values)
+    progress = (job.model_extra or {}).get("progress")
+    if not isinstance(progress, dict) or job.finished is not None:
+        return view
+    found = progress.get("latest")
+    latest: dict[str, Any] = found if isinstance(found, dict) else {}
+    shown = next((m for m in (metric, "valid_loss", "train_loss") if m in latest), None)
+    value = finite(latest.get(shown)) if shown else None
+    return dataclasses.replace(
+        view,
+        step=whole(progress.get("step")),
+        total_steps=whole(progress.get("total_steps")),
+        latest=(shown, value) if shown and value is not None else None,
+    )
