@@ -27,7 +27,6 @@ makes sure that only one process ever trains it, so a trial is never trained twi
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import os
 import re
@@ -46,18 +45,15 @@ import orjson
 
 from ftsweep.api.job_object import DATA_FILES, JobObject
 from ftsweep.errors import MissingExtraError, RefusedError
+from ftsweep.local import folders
 from ftsweep.provider.backend import TrialJob, UploadedFile
 from ftsweep.sweep.spec import Service
 
 __all__ = ["NEEDS", "LocalBackend", "local_root", "missing_packages"]
 
-#: Seconds a started trainer may take to write its pid before it counts as never started.
-START_GRACE = 120.0
 #: Seconds a cancelled trainer gets to stop by itself before it is killed.
 CANCEL_GRACE = 15.0
-_FINISHED = ("succeeded", "failed", "cancelled")
 _FILE_PREFIX = "file-local-"
-_JOB_PREFIX = "ftjob-local-"
 
 
 #: What the trainer imports: the `local` extra (`pip install 'ftsweep[local]'`).
@@ -154,7 +150,7 @@ class LocalBackend:
         metadata = body.get("metadata") or {}
         sweep = str(metadata.get("ftsweep_sweep") or "_")
         key = str(metadata.get("ftsweep_trial") or "job")
-        job_id = f"{_JOB_PREFIX}{key}-{secrets.token_hex(4)}@{self.host}"
+        job_id = f"{folders.JOB_PREFIX}{key}-{secrets.token_hex(4)}@{self.host}"
         folder = self._sweep_dir(sweep) / job_id
         spec = {
             "id": job_id,
@@ -165,7 +161,7 @@ class LocalBackend:
         }
         temporary = folder.with_name(f".{job_id}.tmp")
         temporary.mkdir(parents=True)
-        _write(temporary / "job.json", spec)
+        folders.write_json(temporary / "job.json", spec)
         os.replace(temporary, folder)
         return self._job(folder)  # which starts it, when fewer than `parallel` are training
 
@@ -177,8 +173,12 @@ class LocalBackend:
 
     def jobs(self, sweep: str, since: int | None) -> Iterator[JobObject]:
         """The sweep's jobs on this machine, newest first."""
-        folders = [f for f in _dirs(self._sweep_dir(sweep)) if _is_job(f) and self.holds(f.name)]
-        found = [self._job(f) for f in folders]
+        mine = [
+            f
+            for f in folders.subfolders(self._sweep_dir(sweep))
+            if folders.is_job(f) and self.holds(f.name)
+        ]
+        found = [self._job(f) for f in mine]
         found = [j for j in found if since is None or (j.created_at or 0) >= since]
         yield from sorted(found, key=lambda j: j.created_at or 0, reverse=True)
 
@@ -199,11 +199,11 @@ class LocalBackend:
             return []
         folder = self._folder(job.id)
         rows: dict[int, dict[str, object]] = {}
-        for row in _metric_lines(folder / "metrics.jsonl"):
+        for row in folders.metric_lines(folder / "metrics.jsonl"):
             step = row.get("step")
             if isinstance(step, int):
                 rows.setdefault(step, {"step": step}).update(row)
-        for row in _result_rows(folder / "result.csv"):
+        for row in folders.result_rows(folder / "result.csv"):
             step = row["step"]
             assert isinstance(step, int)
             merged = rows.setdefault(step, {"step": step})
@@ -220,11 +220,11 @@ class LocalBackend:
         if job.finished is not None:
             raise RefusedError(f"job {job_id} is already {job.status}", status=400)
         (folder / "cancel").touch()
-        pid = _live_pid(folder)
+        pid = folders.live_pid(folder)
         if pid is not None:
             _stop(pid, folder)
-        if _status(folder).get("status") not in _FINISHED:
-            _write_status(folder, {**_status(folder), "status": "cancelled"})
+        if folders.read_status(folder).get("status") not in folders.FINISHED:
+            folders.write_status(folder, {**folders.read_status(folder), "status": "cancelled"})
         return self._job(folder)
 
     def _settings(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,7 +240,7 @@ class LocalBackend:
         return {
             "model": str(folder.resolve()) if folder.is_dir() else model,
             **{f: str(path) for f, path in data.items()},
-            "names": {str(path): _named(path) for path in data.values() if path is not None},
+            "names": {str(path): folders.named(path) for path in data.values() if path is not None},
             "base_learning_rate": service.base_learning_rate.model_dump(),
             "max_steps": service.max_steps,
             "lora": service.lora.model_dump() if service.lora is not None else None,
@@ -257,7 +257,7 @@ class LocalBackend:
             return None
         busy = {d: 0 for d in devices}
         for folder in self._job_folders():
-            if _occupying(folder):
+            if folders.occupying(folder):
                 with contextlib.suppress(OSError, orjson.JSONDecodeError, KeyError):
                     used = orjson.loads((folder / "device.json").read_bytes())["device"]
                     busy[used] = busy.get(used, 0) + 1
@@ -285,10 +285,10 @@ class LocalBackend:
         return None
 
     def _folder(self, job_id: str) -> Path:
-        if job_id.startswith(_JOB_PREFIX) and "/" not in job_id:
-            for sweep in _dirs(self.root / "jobs"):
+        if job_id.startswith(folders.JOB_PREFIX) and "/" not in job_id:
+            for sweep in folders.subfolders(self.root / "jobs"):
                 folder = sweep / job_id
-                if _is_job(folder):
+                if folders.is_job(folder):
                     return folder
         raise RefusedError(f"no local job {job_id} in {self.root / 'jobs'}", status=404)
 
@@ -297,27 +297,29 @@ class LocalBackend:
     def _start_when_free(self, folder: Path, spec: Mapping[str, Any]) -> None:
         """Start the job's trainer unless `service.parallel` trainers are at work (it waits,
         queued, for a later look); one process decides at a time (a lock under the root)."""
-        with _locked(self.root / "start.lock"):
+        with folders.locked(self.root / "start.lock"):
             if (folder / "spawned").exists() or (folder / "cancel").exists():
                 return
-            busy = sum(1 for f in self._job_folders() if _occupying(f))
+            busy = sum(1 for f in self._job_folders() if folders.occupying(f))
             if busy < self.service.parallel:
                 self._start(folder, spec)
 
     def _job_folders(self) -> Iterator[Path]:
         """This machine's job folders, of every sweep."""
-        for sweep in _dirs(self.root / "jobs"):
-            yield from (f for f in _dirs(sweep) if _is_job(f) and self.holds(f.name))
+        for sweep in folders.subfolders(self.root / "jobs"):
+            yield from (
+                f for f in folders.subfolders(sweep) if folders.is_job(f) and self.holds(f.name)
+            )
 
     def _start(self, folder: Path, spec: Mapping[str, Any]) -> None:
         """Start the job's trainer in a session of its own (it outlives this process)."""
         device = self._device()
-        _write(folder / "device.json", {"device": device})
+        folders.write_json(folder / "device.json", {"device": device})
         # The trainer sees its one GPU as `cuda` (CUDA_VISIBLE_DEVICES names it); `auto`: a GPU
         # when there is one, else the CPU.
         seen = "auto" if device is None else "cpu" if device == "cpu" else "cuda"
         local = {**spec["local"], "device": seen}
-        _write(folder / "job.json", {**spec, "local": local})
+        folders.write_json(folder / "job.json", {**spec, "local": local})
         (folder / "spawned").write_text(f"{time.time():.3f}\n")
         env = _environment(local, self.service.parallel)
         with open(folder / "runner.log", "ab") as log:
@@ -342,8 +344,8 @@ class LocalBackend:
         if not (folder / "spawned").exists():  # queued, or its command died before it started
             self._start_when_free(folder, spec)
         body = spec["body"]
-        status = _status(folder)
-        state = _state(folder, status)
+        status = folders.read_status(folder)
+        state = folders.state(folder, status)
         method = dict(body.get("method") or {"type": "supervised"})
         kind = method.get("type", "supervised")
         config = dict(method.get(kind) or {})
@@ -353,8 +355,8 @@ class LocalBackend:
         method[kind] = config
         error = status.get("error") if state == "failed" else None
         if state == "failed" and error is None:
-            error = {"code": "trainer_died", "message": _died(folder)}
-        done = state in _FINISHED
+            error = {"code": "trainer_died", "message": folders.died(folder)}
+        done = state in folders.FINISHED
         return JobObject.model_validate(
             {
                 "id": spec["id"],
@@ -378,7 +380,7 @@ class LocalBackend:
                     "host": spec.get("host"),
                     "trl": status.get("trl"),
                 },
-                "progress": _progress(folder, status) if not done else None,
+                "progress": folders.progress(folder, status) if not done else None,
             }
         )
 
@@ -400,164 +402,14 @@ def _environment(local: Mapping[str, Any], parallel: int) -> dict[str, str]:
     return env
 
 
-def _state(folder: Path, status: Mapping[str, Any]) -> str:
-    """The job's status: the trainer's word, unless its process is gone without one."""
-    said = status.get("status")
-    if said in _FINISHED:
-        return str(said)
-    if _live_pid(folder) is not None:
-        return str(said or "running")
-    if (folder / "pid").exists():  # gone; it may have written its last word meanwhile
-        last = _status(folder).get("status")
-        return str(last) if last in _FINISHED else "failed"
-    spawned = _number((folder / "spawned").read_text()) if (folder / "spawned").exists() else None
-    if spawned is not None and time.time() - spawned > START_GRACE:
-        return "failed"
-    return "queued"
-
-
-def _named(path: Path) -> str:
-    """The name the user gave a kept data file (its copy's path when none is known)."""
-    try:
-        return path.with_suffix(".name").read_text().strip() or str(path)
-    except OSError:
-        return str(path)
-
-
-def _occupying(folder: Path) -> bool:
-    """Whether the job holds a trainer's slot: started and not finished, its process alive or
-    still starting."""
-    if not (folder / "spawned").exists() or _status(folder).get("status") in _FINISHED:
-        return False
-    if _live_pid(folder) is not None:
-        return True
-    spawned = _number((folder / "spawned").read_text())
-    return not (folder / "pid").exists() and time.time() - (spawned or 0) < START_GRACE
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _live_pid(folder: Path) -> int | None:
-    """The trainer's pid while its process lives (and is this job's trainer, not a pid used
-    again by another process); None otherwise."""
-    try:
-        pid = int((folder / "pid").read_text().strip())
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    state = stat.rsplit(")", 1)[-1].split()[0]
-    if state in ("Z", "X") or str(folder).encode() not in command:
-        return None
-    return pid
-
-
 def _stop(pid: int, folder: Path) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + CANCEL_GRACE
-    while time.monotonic() < deadline and _live_pid(folder) is not None:
+    while time.monotonic() < deadline and folders.live_pid(folder) is not None:
         time.sleep(0.05)
-    if _live_pid(folder) is not None:
+    if folders.live_pid(folder) is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        while _live_pid(folder) is not None and time.monotonic() < deadline + 5:
+        while folders.live_pid(folder) is not None and time.monotonic() < deadline + 5:
             time.sleep(0.05)
-
-
-def _died(folder: Path) -> str:
-    """Why a trainer ended without a word, as far as its log says."""
-    tail = ""
-    with contextlib.suppress(OSError):
-        lines = (folder / "runner.log").read_text(errors="replace").strip().splitlines()
-        tail = lines[-1] if lines else ""
-    if not (folder / "pid").exists():
-        return f"the trainer never started{f' ({tail})' if tail else ''}; see {folder}/runner.log"
-    said = f": {tail}" if tail else ""
-    return f"the trainer ended without a result (killed, or out of memory){said}"
-
-
-def _status(folder: Path) -> dict[str, Any]:
-    try:
-        data = orjson.loads((folder / "status.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_status(folder: Path, status: Mapping[str, Any]) -> None:
-    _write(folder / "status.json", {**status, "finished_at": int(time.time())})
-
-
-def _write(path: Path, data: Mapping[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    os.replace(temporary, path)
-
-
-def _progress(folder: Path, status: Mapping[str, Any]) -> dict[str, Any]:
-    """How far a running trainer has got: its last step, its steps in all, and the latest value
-    of each metric it logged (for `sync --wait` and `run`'s view)."""
-    step, latest = 0, {}
-    for row in _metric_lines(folder / "metrics.jsonl"):
-        if isinstance(row.get("step"), int):
-            step = max(step, row["step"])
-        latest.update({k: v for k, v in row.items() if k not in ("step", "total_steps")})
-    return {"step": step or None, "total_steps": status.get("total_steps"), "latest": latest}
-
-
-def _metric_lines(path: Path) -> Iterator[dict[str, Any]]:
-    """The trainer's metric lines; a line cut short by a crash is skipped."""
-    try:
-        text = path.read_bytes()
-    except OSError:
-        return
-    for line in text.splitlines():
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            yield row
-
-
-def _result_rows(path: Path) -> Iterator[dict[str, object]]:
-    try:
-        text = path.read_text()
-    except OSError:
-        return
-    for row in csv.DictReader(text.splitlines()):
-        step = _number(row.get("step") or "")
-        if step is None:
-            continue
-        cells = {k: _number(v) for k, v in row.items() if k and k != "step"}
-        yield {"step": int(step), **cells}
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _is_job(folder: Path) -> bool:
-    return folder.name.startswith(_JOB_PREFIX) and (folder / "job.json").is_file()
-
-
-def _dirs(folder: Path) -> list[Path]:
-    try:
-        return [f for f in folder.iterdir() if f.is_dir()]
-    except OSError:
-        return []
