@@ -418,3 +418,12 @@ def test_lora_trains_an_adapter(tmp_path: Path, tiny_model: Path) -> None:
         r"model loaded \((\d+) of (\d+) parameters trained\)", log_of(out)
     ).groups()
     assert 0 < int(trained) < int(total) / 10
+
+
+def test_the_weights_dtype_is_the_checkpoints_unless_set(tmp_path: Path, tiny_model: Path) -> None:
+    out = make_trial(
+        tmp_path, tiny_model, "supervised", {"n_epochs": 1}, validation=None, dtype="bfloat16"
+    )
+    assert run(out) == 0, log_of(out)
+    saved = json.loads((out / "model" / "config.json").read_text())
+    assert saved.get("dtype", saved.get("torch_dtype")) == "bfloat16"

@@ -247,6 +247,7 @@ class LocalBackend:
             "judge": service.judge.model_dump() if service.judge is not None else None,
             "allow_python_grader": service.allow_python_grader,
             "allow_download": service.allow_download,
+            "dtype": service.dtype,
         }
 
     def _device(self) -> int | str | None:

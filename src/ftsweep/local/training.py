@@ -91,7 +91,7 @@ def _load(local: Mapping[str, Any]) -> tuple[Any, Any]:
     kwargs = {"local_files_only": True} if offline else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=_dtype(local), **kwargs)
     except OSError as error:
         where = "" if folder or not offline else " (not in the local Hugging Face cache)"
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -99,6 +99,17 @@ def _load(local: Mapping[str, Any]) -> tuple[Any, Any]:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer, model
+
+
+def _dtype(local: Mapping[str, Any]) -> Any:
+    """The weights' dtype: `auto` is the checkpoint's own (bfloat16 for most released models,
+    float32 for the tiny one)."""
+    name = str(local.get("dtype") or "auto")
+    if name == "auto":
+        return "auto"
+    import torch
+
+    return getattr(torch, name)
 
 
 def _training_template(tokenizer: Any) -> str | None:

@@ -214,6 +214,7 @@ class Service(_Strict):
     `judge` (the model graders' endpoint), `allow_python_grader` (run a python grader's code),
     `allow_download` (let a model named by its hub name download; by default only the local
     cache is read, and the trainers run with HF_HUB_OFFLINE=1 unless the environment sets it),
+    `dtype` (the weights' dtype; `auto`: the checkpoint's own),
     `output_dir` (each trial's folder, relative to the sweep file; default `.ftsweep/local`)
     and `python` (the interpreter that trains; default the one running ftsweep).
     """
@@ -232,6 +233,7 @@ class Service(_Strict):
     judge: Judge | None = None
     allow_python_grader: StrictBool = False
     allow_download: StrictBool = False
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     output_dir: NonEmpty | None = None
     python: NonEmpty | None = None
 
