@@ -215,6 +215,29 @@ def test_kill_9_of_run_at_any_moment_never_trains_a_trial_twice(
     assert keys(job_folders(sweep)) == Counter({"tiny-0000": 1, "tiny-0001": 1})
 
 
+def test_run_prunes_a_hopeless_local_trial_from_its_curve(tmp_path: Path, tiny_model: Path) -> None:
+    """A learning rate that barely moves the loss, beside a finished trial that learnt: run
+    reads the trainer's curve as it goes, stops it and records it pruned."""
+    sweep = sweep_file(
+        tmp_path,
+        tiny_model,
+        trials=2,
+        space="learning_rate_multiplier: [300.0, 0.0001]\nn_epochs: [2]\nbatch_size: [1]",
+        service="max_steps: 400\nparallel: 1",
+        extra="prune: {rule: median, startup_trials: 1, warmup_examples: 0, metric: train_loss}\n",
+    )
+    sweep.write_text(sweep.read_text().replace("strategy: random", "strategy: grid"))
+    storage = tmp_path / "journal.log"
+    done = ftsweep("run", sweep, "--storage", storage)
+    assert done.returncode == 0, done.stderr
+    assert "tiny-0001: pruned at step" in done.stderr
+    good, hopeless = trials_frame(sweep, storage)
+    assert (good["state"], hopeless["state"]) == ("complete", "pruned")
+    assert hopeless["pruned_step"] >= 1
+    (folder,) = [f for f in job_folders(sweep) if "tiny-0001" in f.name]
+    assert json.loads((folder / "status.json").read_text())["status"] == "cancelled"
+
+
 def test_jobs_beyond_parallel_wait_queued_and_start_as_others_end(
     tmp_path: Path, tiny_model: Path
 ) -> None:
