@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
+
+# A shell ignores Ctrl-C in what it starts in the background (`cmd &` without job control), and
+# the commands the tests start inherit that: the tests that press Ctrl-C on one would see it
+# ignored. Their Ctrl-C is the default one, whoever started the suite.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True, scope="session")

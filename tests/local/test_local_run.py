@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import DATA, trainer_env
+from tests.local.conftest import DATA, trainer_env
 
 pytestmark = pytest.mark.local
 
@@ -173,16 +173,9 @@ def test_kill_9_of_run_leaves_the_trainer_going_and_a_rerun_trains_nothing_twice
     rerun finds it by its folder, waits for it and trains the rest. One job per trial."""
     sweep = sweep_file(tmp_path, tiny_model, trials=2, service="max_steps: 40")
     storage = tmp_path / "journal.log"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "ftsweep", "run", str(sweep), "--storage", str(storage)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=trainer_env(),
-    )
+    run = start_run(sweep, storage)
     try:
-        pid_file = wait_for(
-            lambda: next((f / "pid" for f in job_folders(sweep) if (f / "pid").exists()), None)
-        )
+        pid_file = first_trainer(sweep)
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
         trainer = int(pid_file.read_text())
@@ -196,7 +189,7 @@ def test_kill_9_of_run_leaves_the_trainer_going_and_a_rerun_trains_nothing_twice
     assert keys(job_folders(sweep)) == Counter({"tiny-0000": 1, "tiny-0001": 1})
 
 
-@pytest.mark.parametrize("delay", [0.5, 2.0, 5.0])
+@pytest.mark.parametrize("delay", [1.0, 4.0])
 def test_kill_9_of_run_at_any_moment_never_trains_a_trial_twice(
     tmp_path: Path, tiny_model: Path, delay: float
 ) -> None:
@@ -257,16 +250,8 @@ def test_jobs_beyond_parallel_wait_queued_and_start_as_others_end(
 def test_a_trainer_that_dies_fails_its_trial_only(tmp_path: Path, tiny_model: Path) -> None:
     sweep = sweep_file(tmp_path, tiny_model, trials=2, service="max_steps: 40")
     storage = tmp_path / "journal.log"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "ftsweep", "run", str(sweep), "--storage", str(storage)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=trainer_env(),
-    )
-    pid_file = wait_for(
-        lambda: next((f / "pid" for f in job_folders(sweep) if (f / "pid").exists()), None)
-    )
+    run = start_run(sweep, storage)
+    pid_file = first_trainer(sweep)
     os.kill(int(pid_file.read_text()), signal.SIGKILL)  # as the kernel's OOM killer would
     _, err = run.communicate(timeout=600)
     assert run.returncode == 0, err
@@ -302,16 +287,7 @@ def test_two_runs_on_one_storage_never_train_a_trial_twice(
 ) -> None:
     sweep = sweep_file(tmp_path, tiny_model, trials=4, service="parallel: 2")
     storage = tmp_path / "journal.log"
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "ftsweep", "run", str(sweep), "--storage", str(storage)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=trainer_env(),
-        )
-        for _ in range(2)
-    ]
+    runs = [start_run(sweep, storage) for _ in range(2)]
     for run in runs:
         _, err = run.communicate(timeout=600)
         assert run.returncode == 0, err
@@ -331,15 +307,7 @@ def test_two_machines_share_a_sweep_through_postgresql(
         folder = tmp_path / host
         folder.mkdir()
         sweep = sweep_file(folder, tiny_model, trials=4)
-        runs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "ftsweep", "run", str(sweep), "--storage", postgres_url],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                env={**trainer_env(), "FTSWEEP_LOCAL_HOST": host},
-            )
-        )
+        runs.append(start_run(sweep, postgres_url, FTSWEEP_LOCAL_HOST=host))
     for run in runs:
         _, err = run.communicate(timeout=600)
         assert run.returncode == 0, err
@@ -385,6 +353,25 @@ def test_without_the_local_extra_the_error_names_it(tmp_path: Path, tiny_model: 
     assert "torch, trl" in done.stderr
     assert "Traceback" not in done.stderr
     assert job_folders(sweep) == []
+
+
+def start_run(sweep: Path, storage: Path | str, **env: str) -> subprocess.Popen[str]:
+    """`ftsweep run` in the background; its stderr kept for the assertions."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ftsweep", "run", str(sweep), "--storage", str(storage)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**trainer_env(), **env},
+    )
+
+
+def first_trainer(sweep: Path) -> Path:
+    """The pid file of the sweep's first trainer, once it has one."""
+    found: Path = wait_for(
+        lambda: next((f / "pid" for f in job_folders(sweep) if (f / "pid").exists()), None)
+    )
+    return found
 
 
 def alive(pid: int) -> bool:

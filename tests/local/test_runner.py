@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import fcntl
 import json
-import os
 import re
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.conftest import write_jsonl
+from tests.local.conftest import trainer_env, write_jsonl
 
 QUESTIONS = [
     ("What is two plus two?", "Four."),
@@ -119,12 +118,7 @@ def make_trial(
 
 
 def environment() -> dict[str, str]:
-    return {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "OMP_NUM_THREADS": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
+    return {**trainer_env(), "TOKENIZERS_PARALLELISM": "false"}
 
 
 def start(
