@@ -177,12 +177,13 @@ def test_kill_9_of_run_leaves_the_trainer_going_and_a_rerun_trains_nothing_twice
     try:
         pid_file = first_trainer(sweep)
         os.kill(run.pid, signal.SIGKILL)
-        run.wait()
+        run.communicate()
         trainer = int(pid_file.read_text())
         os.kill(trainer, 0)  # still training
     finally:
         if run.poll() is None:
             run.kill()
+            run.communicate()
     done = ftsweep("run", sweep, "--storage", storage)
     assert done.returncode == 0, done.stderr
     assert [r["state"] for r in trials_frame(sweep, storage)] == ["complete", "complete"]
