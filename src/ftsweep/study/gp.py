@@ -79,11 +79,13 @@ class GaussianProcess:
             np.r_[np.full(d, math.log(0.2)), 0.0, math.log(1e-2)],
         ]
         best: tuple[float, np.ndarray] | None = None
+        squares = self._squares()  # once a fit, not once an evaluation
         for start in starts:
             try:
                 found = minimize(
                     self._objective,
                     start,
+                    args=(squares,),
                     jac=True,
                     method="L-BFGS-B",
                     bounds=bounds,
@@ -95,32 +97,39 @@ class GaussianProcess:
                 best = (float(found.fun), found.x)
         return starts[0] if best is None else best[1]
 
-    def _objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    def _squares(self) -> np.ndarray:
+        """The squared differences of the points, feature by feature (n x n x d)."""
+        squares: np.ndarray = (self.x[:, None, :] - self.x[None, :, :]) ** 2
+        return squares
+
+    def _objective(
+        self, theta: np.ndarray, squares: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
         """Negative log marginal likelihood plus the prior, and its gradient."""
         import numpy as np
         from scipy.linalg import cho_factor, cho_solve
 
         n, d = self.x.shape
         scales, signal, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
-        diff2 = (self.x[:, None, :] - self.x[None, :, :]) ** 2 / scales**2  # n x n x d
+        diff2 = (self._squares() if squares is None else squares) / scales**2  # n x n x d
         r = np.sqrt(np.sum(diff2, axis=2))
         e = np.exp(-_SQRT5 * r)
         kf = signal * (1 + _SQRT5 * r + 5.0 / 3.0 * r**2) * e
         k = kf + (noise + _JITTER) * np.eye(n)
         try:
-            factor = cho_factor(k, lower=True)
+            factor = cho_factor(k, lower=True, check_finite=False)
         except np.linalg.LinAlgError:
             return 1e25, np.zeros_like(theta)
-        alpha = cho_solve(factor, self.z)
+        alpha = cho_solve(factor, self.z, check_finite=False)
         logdet = 2.0 * np.sum(np.log(np.diag(factor[0])))
         mu, sd = _PRIOR_SCALE
         prior = 0.5 * np.sum(((theta[:d] - mu) / sd) ** 2)
         nll = 0.5 * self.z @ alpha + 0.5 * logdet + 0.5 * n * math.log(2 * math.pi) + prior
-        inner = cho_solve(factor, np.eye(n)) - np.outer(alpha, alpha)  # K^-1 - a a^T
+        inverse = cho_solve(factor, np.eye(n), check_finite=False)
+        inner = inverse - np.outer(alpha, alpha)  # K^-1 - a a^T
         grad = np.empty_like(theta)
         shape = signal * 5.0 / 3.0 * (1 + _SQRT5 * r) * e  # dk/dlog(scale_j) = shape * diff2_j
-        for j in range(d):
-            grad[j] = 0.5 * np.sum(inner * (shape * diff2[:, :, j])) + (theta[j] - mu) / sd**2
+        grad[:d] = 0.5 * np.einsum("ij,ijk->k", inner * shape, diff2) + (theta[:d] - mu) / sd**2
         grad[d] = 0.5 * np.sum(inner * kf)
         grad[d + 1] = 0.5 * noise * np.trace(inner)
         return float(nll), grad

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ftsweep.errors import StudyError
@@ -110,19 +111,19 @@ class Proposer:
         sweep = store.sweep
         self.sweep, self.encoding = sweep, store.encoding
         search = sweep.spec.search
-        if sampler is not None:
-            made = sampler(seed)
-        else:
-            made = make_sampler(sweep.strategy, seed, search)
-        self._scratch = scratch_study(sweep, made)
-        self._scratch.add_trials(store.optuna_trials(live))
+        self._store, self._live = store, live
+        # made now, so a strategy whose package is missing fails before anything is proposed
+        self._sampler = (
+            sampler(seed) if sampler is not None else make_sampler(sweep.strategy, seed, search)
+        )
+        self._joining: list[FrozenTrial] = []  # trials the sampler's copy takes when it is made
         self._exploring = 0
         self._start: Iterator[Params] = iter(())
         self._bayes: Bayes | None = None
         self._asked = len(live)
         if sampler is None:
             warm = warm_trials(store)
-            self._scratch.add_trials(warm)
+            self._joining += warm
             start = startup_trials(sweep)
             self._exploring = max(0, start - len(live) - len(warm))
             first = [p for p in [baseline(sweep.space)] if p is not None and search.baseline]
@@ -157,6 +158,16 @@ class Proposer:
         fallback = self._first_unseen(points, seen)
         return None if fallback is None else self._taken(fallback)
 
+    @cached_property
+    def _scratch(self) -> optuna.Study:
+        """The sampler's in-memory copy of the study, made when a proposal first needs the
+        sampler (the `bayes` model and the start do not: copying a large study into Optuna
+        costs more than they do)."""
+        scratch = scratch_study(self.sweep, self._sampler)
+        scratch.add_trials(self._store.optuna_trials(self._live))
+        scratch.add_trials(self._joining)
+        return scratch
+
     @property
     def _closing(self) -> bool:
         """In the last third of `max_trials`, only the best guesses are worth a job."""
@@ -185,7 +196,10 @@ class Proposer:
 
     def _taken(self, params: Params) -> tuple[Params, dict[str, Any]]:
         """A proposal made here: the sampler's copy holds it running from now on."""
-        self._scratch.add_trial(self._running(params))
+        if "_scratch" in self.__dict__:
+            self._scratch.add_trial(self._running(params))
+        else:
+            self._joining.append(self._running(params))
         return params, {}
 
     def _running(self, params: Params) -> FrozenTrial:
