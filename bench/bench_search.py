@@ -1,8 +1,8 @@
 """Benchmark ftsweep's default search against Optuna's TPE defaults, random search and grid.
 
-    python bench/bench_search.py                  # the figures: ~800 s of worker CPU, so
-                                                  # ~7 minutes on 2 idle cores (12 to 16
-                                                  # measured on 2 cores shared with others)
+    python bench/bench_search.py                  # the figures: ~980 s of worker CPU, so
+                                                  # 8.5 minutes on 2 idle cores (measured;
+                                                  # more on cores shared with others)
     python bench/bench_search.py --quick          # every surface, 12 trials in batches of 4,
                                                   # 2 seeds: checks the code runs (seconds)
     python bench/bench_search.py --json out.json  # the results too, to compare defaults
@@ -12,7 +12,9 @@ Every strategy runs through ftsweep's real ask/tell path: a sweep file made with
 `ftsweep.sweep.load.loads_sweep` (max_trials = the budget, seed = the run's seed), a `SweepStudy`
 on a journal file in a temporary directory (/dev/shm when there is one), `study.ask(batch)`,
 each trial evaluated on a synthetic surface, and `ftsweep.study.feedback.tell` of the batch
-(a failed job is told failed), until the budget is spent or `ask` hands out fewer.
+(a failed job is told failed), until the budget is spent or `ask` hands out fewer. A finished
+job's result carries the hyperparameters it trained with, "auto" resolved as the surface says
+(`Surface.reported`), as a service's job object does; a pruned one carries none.
 
 - ftsweep default: `strategy: tpe` and no `search:` section, whatever that does today. It runs
   each budget separately (its search may depend on max_trials).

@@ -12,7 +12,6 @@ from searchbench.stats import summary
 from searchbench.suite import PRUNE_BATCH, WARM_BATCH, Results, ask_ms_per_trial, prune_figures
 from searchbench.surfaces import SURFACES
 
-HEADLINE_BATCH = 4
 TIE = 1e-9  # a ratio this close to 1 is a tie (equal medians), not better
 NAMES = {"default": "ftsweep default", "tpe": "Optuna TPE", "random": "random", "grid": "grid"}
 NOISE = (
@@ -116,7 +115,7 @@ def headlines(results: Results) -> dict[str, Any]:
     """The headline figures, as the JSON holds them."""
     s = results.settings
     names = [x.name for x in SURFACES]
-    n, b = s.headline, HEADLINE_BATCH
+    n, b = s.headline, s.headline_batch
     tpe = results.ratio("default", "tpe", n, b, names)
     out: dict[str, Any] = {
         "budget": n,
@@ -194,6 +193,8 @@ def warm_table(results: Results) -> None:
 
 def pruning_table(results: Results) -> None:
     s = results.settings
+    if not s.pruning:
+        return
     names = [x.name for x in SURFACES]
     print(
         f"\n== pruning: ftsweep default, {s.prune_budget} trials in batches of {PRUNE_BATCH}, "

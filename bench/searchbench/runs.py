@@ -188,22 +188,25 @@ def _prior(surface: Surface, seed: int, storage: str) -> None:
             _evaluate(study, surface, 10_000 + seed, study.ask(4))
 
 
-def _result(study: SweepStudy, row: int, number: int, value: float | None, error: str) -> Result:
+def _result(study: SweepStudy, surface: Surface, row: int, trial: Trial) -> Result:
+    """What `sync` reads from a finished job: its metric (or its failure) and the
+    hyperparameters it trained with, as the service resolved them."""
     from ftsweep.study.rows import Result
 
     metric = study.sweep.objectives[0].metric
+    value = trial.observed
     ok = value is not None
     return Result(
         source="bench",
         row=row,
-        trial=number,
+        trial=trial.number,
         key=None,
         job_id=None,
         status="succeeded" if ok else "failed",
         values={metric: value} if value is not None else {},
         trained_tokens=None,
-        error=None if ok else error,
-        resolved={},
+        error=None if ok else DIVERGED,
+        resolved=surface.reported(trial.params),
         job=None,
     )
 
@@ -218,7 +221,7 @@ def _evaluate(
         for a in batch
         for true in [surface.true_value(a.params)]
     ]
-    tell(study, [_result(study, i, t.number, t.observed, DIVERGED) for i, t in enumerate(trials)])
+    tell(study, [_result(study, surface, i, t) for i, t in enumerate(trials)])
     return trials
 
 
@@ -257,7 +260,7 @@ def _train(
             job.verdict = _judged(rule, surface, history, jobs, job)
     trials = [_finished(surface, seed, job) for job in jobs]
     done = [(job, t) for job, t in zip(jobs, trials, strict=True) if not t.pruned]
-    _tell_outcomes(study, done)
+    _tell_outcomes(study, surface, done)
     _tell_pruned(
         study, [(job.asked.number, job.verdict, job.curve()) for job in jobs if job.verdict]
     )
@@ -286,10 +289,12 @@ def _finished(surface: Surface, seed: int, job: _Job) -> Trial:
     return Trial(a.number, dict(a.params), observed, true, stopped * per, path.end * per, pruned)
 
 
-def _tell_outcomes(study: SweepStudy, done: Sequence[tuple[_Job, Trial]]) -> None:
+def _tell_outcomes(
+    study: SweepStudy, surface: Surface, done: Sequence[tuple[_Job, Trial]]
+) -> None:
     from ftsweep.study.feedback import tell
 
-    rows = [_result(study, i, t.number, t.observed, DIVERGED) for i, (_, t) in enumerate(done)]
+    rows = [_result(study, surface, i, t) for i, (_, t) in enumerate(done)]
     if rows:
         tell(study, rows)
 

@@ -33,6 +33,7 @@ from searchbench.stats import Outcome, Ratio, median_ratio, outcome, recommended
 from searchbench.surfaces import BY_NAME, SURFACES
 
 PRUNE_BATCH = 4
+HEADLINE_BATCH = 4
 WARM_BATCH = 4
 CHECK_BATCH = 8  # the prefix check: a 12-trial run against the first 12 of a longer one
 ASK_REPEATS = 3
@@ -57,8 +58,18 @@ class Settings:
         return 24 if 24 in self.budgets else self.longest
 
     @property
+    def headline_batch(self) -> int:
+        """The batch size of the headline ratios: 4, or the first there is."""
+        return HEADLINE_BATCH if HEADLINE_BATCH in self.batches else self.batches[0]
+
+    @property
     def prune_budget(self) -> int:
         return self.headline
+
+    @property
+    def pruning(self) -> bool:
+        """Whether the pruning runs are part of this run (they are in batches of 4)."""
+        return PRUNE_BATCH in self.batches
 
     @property
     def warm_budgets(self) -> tuple[int, ...]:
@@ -278,7 +289,7 @@ def as_json(results: Results) -> dict[str, Any]:
         "pruning": {
             rule: vars(prune_figures(results, rule, names))
             | {name: vars(prune_figures(results, rule, [name])) for name in names}
-            for rule in PRUNE_RULES
+            for rule in (PRUNE_RULES if s.pruning else ())
         },
         "ask_ms_per_trial": {
             f"{strategy}/{batch}": ask_ms_per_trial(results, strategy, batch)

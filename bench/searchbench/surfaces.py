@@ -23,6 +23,7 @@ Params = Mapping[str, Any]
 EFFORT = {"low": 0.0, "medium": 1.0, "high": 2.0, "default": 1.0}
 CURVE_RATE = 3.0  # how fast a curve at speed 1 leaves its start, per epoch
 MARKS = (0.25, 0.5)  # epochs at which a job reports before its first epoch ends
+_COUNTS = frozenset({"n_epochs", "batch_size"})  # hyperparameters a job reports as integers
 
 
 def auto_epochs(examples: int) -> int:
@@ -159,6 +160,15 @@ class Surface:
             else:
                 out[name] = EFFORT[value] if isinstance(value, str) else float(value)
         return out
+
+    def reported(self, params: Params) -> dict[str, int | float]:
+        """The hyperparameters its job object reports (`method.<type>.hyperparameters`): the
+        numbers it trained with, "auto" resolved; reasoning_effort is no number, so not here."""
+        return {
+            name: int(value) if name in _COUNTS else value
+            for name, value in self.resolved(params).items()
+            if name != "reasoning_effort"
+        }
 
     def columns(self, configs: Sequence[Params]) -> dict[str, np.ndarray]:
         rows = [self.resolved(p) for p in configs]

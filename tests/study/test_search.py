@@ -73,8 +73,15 @@ def bowl(params: Params) -> float:
     return 0.45 + 0.12 * math.log(lr / (0.6 * math.sqrt(batch / 4))) ** 2 + 0.01 * (epochs - 4) ** 2
 
 
-def loop(study: SweepStudy, surface: Surface, trials: int, batch: int = 4) -> list[float | None]:
-    """Ask and tell until `trials` are told; a None outcome is a failed job."""
+def loop(
+    study: SweepStudy,
+    surface: Surface,
+    trials: int,
+    batch: int = 4,
+    resolve: Callable[[Params], dict[str, int | float]] | None = None,
+) -> list[float | None]:
+    """Ask and tell until `trials` are told; a None outcome is a failed job. `resolve` gives
+    the hyperparameters a job reports it trained with, "auto" resolved (none by default)."""
     outcomes: list[float | None] = []
     while len(outcomes) < trials:
         asked = study.ask(min(batch, trials - len(outcomes)))
@@ -96,7 +103,7 @@ def loop(study: SweepStudy, surface: Surface, trials: int, batch: int = 4) -> li
                     values,
                     None,
                     None if value is not None else "diverged",
-                    {},
+                    {} if resolve is None else resolve(item.params),
                     None,
                 )
             )
@@ -390,3 +397,88 @@ def test_ask_with_a_warm_start_that_names_nothing_is_one_line_and_exit_2(tmp_pat
     assert "Traceback" not in result.output and not out.exists()
     with SweepStudy(load_sweep(path)) as study:
         assert study.trials() == []
+
+
+# --- "auto" where the service put it ------------------------------------------------------------
+
+AUTO_NUMBERS = {"learning_rate_multiplier": 1.8, "batch_size": 8, "n_epochs": 3}  # bowl's
+
+
+def resolved(params: Params) -> dict[str, int | float]:
+    """What a job object reports: every hyperparameter as a number, "auto" resolved."""
+    return {n: AUTO_NUMBERS[n] if v == AUTO else float(v) for n, v in params.items()}
+
+
+def test_a_trial_that_asked_auto_teaches_the_model_at_the_number_it_trained_with(
+    tmp_path: Path, studies: Callable[[Path], SweepStudy]
+) -> None:
+    """The baseline's row is the resolved numbers with the "auto" flags off; an "auto"
+    candidate is predicted there too; without resolved numbers "auto" stays a flag."""
+    from ftsweep.study.bayes import Bayes
+
+    for resolve in (resolved, None):
+        study = studies(sft(tmp_path, name=f"r{resolve is None}"))
+        loop(study, bowl, 6, resolve=resolve)
+        live = [t for t in study.trials() if t.live]
+        assert live[0].params == dict.fromkeys(AUTO_NUMBERS, AUTO)
+        bayes = Bayes(study.sweep, study.store.encoding, live, [], 0)
+        assert bayes.model is not None
+        spans = bayes._spans
+        row = bayes._rows([study.store.encoding.encode(live[0].params)])[0]
+        numeric = bayes._rows([study.store.encoding.encode(resolved(live[0].params))])[0]
+        told = bayes.model.x[0]
+        for name in AUTO_NUMBERS:
+            flag, column = spans[f"{name}.auto"][0], spans[name][0]
+            if resolve is None:
+                assert told[flag] == 1.0 and row[flag] == 1.0 and told[column] == 0.5
+            else:
+                assert told[flag] == 0.0 and told[column] == pytest.approx(numeric[column])
+                assert row[flag] == 0.0 and row[column] == pytest.approx(numeric[column])
+
+
+def test_the_number_auto_became_is_not_asked_for_again(
+    tmp_path: Path, studies: Callable[[Path], SweepStudy]
+) -> None:
+    """n_epochs "auto" trained 3 epochs: asking for 3 would pay for the same job twice, so the
+    space is used up after auto, 1 and 2; a number outside the range leaves nothing out."""
+    for resolves_to, expected in ((3, {AUTO, 1, 2}), (7, {AUTO, 1, 2, 3})):
+        path = tmp_path / f"epochs{resolves_to}.yaml"
+        path.write_text(
+            f"name: epochs{resolves_to}\nmethod: supervised\nmodel: m\ntraining_file: file-t\n"
+            "strategy: bayes\nmax_trials: 10\n"
+            "space:\n  n_epochs: {low: 1, high: 3, auto: true}\n"
+        )
+        study = studies(path)
+
+        def resolve(params: Params, to: int = resolves_to) -> dict[str, int | float]:
+            return {"n_epochs": to if params["n_epochs"] == AUTO else int(params["n_epochs"])}
+
+        outcomes = loop(study, lambda p: 1.0, len(expected), batch=1, resolve=resolve)
+        assert len(outcomes) == len(expected)
+        assert {t.params["n_epochs"] for t in study.trials() if t.params} == expected
+        assert study.ask(1) == []
+
+
+def test_knowing_where_auto_sits_finds_a_better_learning_rate(
+    tmp_path: Path, studies: Callable[[Path], SweepStudy]
+) -> None:
+    """A flat surface whose best learning rate is twice what "auto" resolves to: told the
+    resolved numbers, 12 trials in batches of 4 end nearer the optimum (over ten seeds) than
+    the same trials told without them, which mostly settle on "auto"."""
+
+    def flat(params: Params) -> float:
+        lr = number(params, "learning_rate_multiplier", 1.0)
+        epochs = number(params, "n_epochs", 1)
+        return 0.85 + 0.006 * math.log(lr / 2) ** 2 + 0.01 * math.log(epochs / 3) ** 2
+
+    def resolve(params: Params) -> dict[str, int | float]:
+        autos = {"learning_rate_multiplier": 1.0, "batch_size": 40, "n_epochs": 1}
+        return {n: autos[n] if v == AUTO else float(v) for n, v in params.items()}
+
+    regrets: dict[bool, list[float]] = {True: [], False: []}
+    for told in regrets:
+        for seed in range(10):
+            path = sft(tmp_path, name=f"f{told}{seed}", seed=seed, extra="max_trials: 12\n")
+            outcomes = loop(studies(path), flat, 12, resolve=resolve if told else None)
+            regrets[told].append(min(v for v in outcomes if v is not None) - 0.85)
+    assert statistics.median(regrets[True]) < 0.6 * statistics.median(regrets[False])

@@ -4,8 +4,8 @@ After the start-up (`ftsweep.sweep.start`), each proposal maximises expected imp
 a GP fitted to every told trial. What it works on is the study's own encoding of the space
 (`ftsweep.study.store.encoding`), so "auto", choices, zips and sub-spaces need nothing of their
 own: each parameter is a feature in [0, 1] (a number on its log or linear scale; "auto" a 0/1
-flag, its number at the middle while it is "auto"; a list of numbers by rank; other choices one
-flag each).
+flag, its number at the middle while no job has said what "auto" resolves to (see the last
+point); a list of numbers by rank; other choices one flag each).
 
 - Failed jobs teach a second GP, over every finished trial (1 where the job failed), whose
   chance of success weighs the expected improvement: the model keeps away from learning rates
@@ -19,6 +19,11 @@ flag each).
   expected improvement does not chase the corners of the space.
 - Candidates are random points of the space and small steps around the best trials so far,
   drawn as feature rows in numpy; only the chosen one is decoded into a configuration.
+- "auto" sits where the service put it. A job reports the numbers it trained with (its resolved
+  hyperparameters), so a trial that asked "auto" is placed at that number: its learning rate
+  teaches the model about the learning-rate axis like any other trial's, and "auto" among the
+  candidates is predicted at the number the service resolved it to before (`seen` holds what
+  the trials trained, so the number "auto" turned into is not proposed again).
 """
 
 from __future__ import annotations
@@ -212,6 +217,7 @@ class Bayes:
         self.features = [_Feature(n, d) for n, d in encoding.distributions().items()]
         self.rng = random.Random(f"ftsweep-bayes:{seed}")
         sign = -1.0 if sweep.objectives[0].direction == "maximize" else 1.0
+        self._resolved: dict[str, list[float]] = {}  # number column: units "auto" resolved to
         told, running, pruned, failed = self._told(live, sign)
         told += [(dict(p), sign * v) for p, v in warm]
         self.model: GaussianProcess | None = None
@@ -219,12 +225,15 @@ class Bayes:
         self._pool: np.ndarray | None = None
         if len(told) >= 2:
             self._fit(told, pruned, failed)
-            self._believe([self.encoding.encode(p) for p in running])
+            self._believe(running)
 
     def _told(
         self, live: Sequence[TrialRecord], sign: float
     ) -> tuple[
-        list[tuple[dict[str, Any], float]], list[Params], list[dict[str, Any]], list[dict[str, Any]]
+        list[tuple[dict[str, Any], float]],
+        list[dict[str, Any]],
+        list[dict[str, Any]],
+        list[dict[str, Any]],
     ]:
         from ftsweep.study.records import State
 
@@ -232,7 +241,7 @@ class Bayes:
         for trial in live:
             if trial.params is None:
                 continue
-            encoded = self.encoding.encode(trial.params)
+            encoded = self._as_trained(trial)
             if trial.state == State.COMPLETE and trial.values:
                 told.append((encoded, sign * trial.values[0]))
             elif (
@@ -247,8 +256,24 @@ class Bayes:
             elif trial.state == State.FAIL:
                 failed.append(encoded)
             else:
-                running.append(trial.params)
+                running.append(encoded)
         return told, running, pruned, failed
+
+    def _as_trained(self, trial: TrialRecord) -> dict[str, Any]:
+        """A trial's parameters as its job trained: each "auto" the number the service resolved
+        it to, where that lies in the space (else "auto" stays); the unit each such number took
+        is kept, to place the candidates' "auto" at."""
+        assert trial.params is not None
+        asked = self.encoding.encode(trial.params)
+        trained = trial.trained
+        if trained is None or trained == trial.params or not self.sweep.space.contains(trained):
+            return asked
+        encoded = self.encoding.encode(trained)
+        for f in self.features:
+            flag = asked.get(f"{f.name}.auto")
+            if flag is True and encoded.get(f"{f.name}.auto") is False and f.name in encoded:
+                self._resolved.setdefault(f.name, []).extend(f.columns(encoded[f.name]))
+        return encoded
 
     @property
     def _judged_on_objective(self) -> bool:
@@ -275,13 +300,13 @@ class Bayes:
         if failed:
             done = [e for e, _ in told] + pruned + failed
             flags = np.r_[np.zeros(len(done) - len(failed)), np.ones(len(failed))]
-            self._failing = GaussianProcess(np.array([self._row(e) for e in done]), flags)
+            self._failing = GaussianProcess(self._rows(done), flags)
         rows = told + [(encoded, worst) for encoded in pruned]
         if len(rows) > _MOST:  # the best half and the latest half of what fits
             best = sorted(range(len(rows)), key=lambda i: rows[i][1])[: _MOST // 2]
             latest = range(len(rows) - _MOST // 2, len(rows))
             rows = [rows[i] for i in sorted(set(best) | set(latest))]
-        x = np.array([self._row(encoded) for encoded, _ in rows])
+        x = self._rows([encoded for encoded, _ in rows])
         y = np.array([v for _, v in rows], dtype=float)
         self.model = GaussianProcess(x, y)
         self._best = [encoded for encoded, _ in sorted(told, key=lambda r: r[1])[:_BEST]]
@@ -290,11 +315,28 @@ class Bayes:
     def _row(self, encoded: Mapping[str, Any]) -> list[float]:
         return [c for f in self.features for c in f.columns(encoded.get(f.name))]
 
-    def _believe(self, params: Sequence[Mapping[str, Any]]) -> None:
+    def _rows(self, encoded: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The model's rows of encoded configurations."""
         import numpy as np
 
-        if self.model is not None and params:
-            self.model.believe(np.array([self._row(p) for p in params]))
+        return self._placed(np.array([self._row(e) for e in encoded], dtype=float))
+
+    def _placed(self, rows: np.ndarray) -> np.ndarray:
+        """Rows as the model sees them: an "auto" whose resolution jobs have reported is that
+        number (the median of what it resolved to), flag off; the rows are not changed."""
+        import numpy as np
+
+        placed = rows.copy()
+        for name, units in self._resolved.items():
+            (flag, _), (a, _) = self._spans[f"{name}.auto"], self._spans[name]
+            auto = placed[:, flag] > 0.5
+            placed[auto, flag] = 0.0
+            placed[auto, a] = float(np.median(units))
+        return placed
+
+    def _believe(self, encoded: Sequence[Mapping[str, Any]]) -> None:
+        if self.model is not None and encoded:
+            self.model.believe(self._rows(encoded))
 
     def propose(self, seen: set[ConfigKey]) -> Params | None:
         """The unseen candidate of most expected improvement, believed before the next; None
@@ -307,13 +349,16 @@ class Bayes:
             return None
         if self._pool is None:
             self._pool = self._candidates()
-        mean, sd = self.model.predict(self._pool)
+        placed = self._placed(self._pool)
+        mean, sd = self.model.predict(placed)
         gain = expected_improvement(mean, sd, self._incumbent)
         if self._failing is not None:
-            gain = gain * (1.0 - np.clip(self._failing.predict(self._pool)[0], 0.0, 1.0))
+            gain = gain * (1.0 - np.clip(self._failing.predict(placed)[0], 0.0, 1.0))
         for index in np.argsort(-gain):
             params = self._params(self._pool[index])
-            if params is not None and configuration_key(params) not in seen:
+            if params is None:
+                continue
+            if configuration_key(params) not in seen:
                 self._believe([self.encoding.encode(params)])
                 return params
         return None

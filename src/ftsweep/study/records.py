@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from ftsweep.api.hyperparameters import AUTO
 from ftsweep.sweep.space import Params
 
 __all__ = [
@@ -188,6 +189,19 @@ class TrialRecord:
     def counts(self) -> bool:
         """Counts against `max_trials`: a live trial of the sweep's own that replaces none."""
         return self.live and not self.foreign and self.supersedes is None
+
+    @property
+    def trained(self) -> Params | None:
+        """The configuration its job trained: each "auto" as the number the service resolved it
+        to, where the job reported one; else as requested (None for a foreign trial)."""
+        if self.params is None or not self.job.resolved:
+            return self.params
+        out = dict(self.params)
+        for name, value in self.params.items():
+            number = self.job.resolved.get(name)
+            if value == AUTO and isinstance(number, int | float) and not isinstance(number, bool):
+                out[name] = number
+        return out
 
 
 def current(records: list[TrialRecord]) -> list[TrialRecord]:

@@ -10,6 +10,7 @@ point; the trials are written whole, in one `TrialStore.apply`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,12 +35,13 @@ from ftsweep.study.records import (
 )
 from ftsweep.study.store.trial_store import Snapshot, TrialStore
 from ftsweep.sweep.jobs import JobRenderer, trial_key, trial_number
-from ftsweep.sweep.space import ConfigKey, configuration_key
+from ftsweep.sweep.space import ConfigKey, Space, configuration_key
 from ftsweep.sweep.spec import MAX_TRIALS
 from ftsweep.sweep.strategies import STATIC, sequence
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
+    from threadpoolctl import ThreadpoolController
 
     from ftsweep.data.cost import Costing, Estimate
     from ftsweep.study.store.storage import StorageLocation
@@ -204,15 +206,13 @@ class SweepStudy:
         """Distinct proposals of the sampler: a duplicate costs no trial number."""
         from ftsweep.study.store.samplers import Proposer
 
-        seen = _seen(live)
+        seen = _seen(live) | _trained(live, self.sweep.space)
         if n == 0 or (self.sweep.space.size is not None and len(seen) >= self.sweep.space.size):
             return []  # every configuration has been tried: nothing to propose
-        from threadpoolctl import threadpool_limits
-
         seed = (self.sweep.spec.seed + len(live)) % 2**32  # a new seed per batch
         creates: list[Create] = []
         # The models' matrices are small: BLAS threads only contend (4x slower on 2 busy cores).
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             proposer = Proposer(self.store, live, seed, self.sampler)
             for _ in range(n):
                 proposal = proposer.propose(seen)
@@ -265,6 +265,24 @@ def _with_estimate(create: Create, estimate: Estimate | None) -> Create:
     return replace(create, job=job)
 
 
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The process's BLAS thread pools, found once (finding them reads every loaded library),
+    after loading the libraries the models use."""
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _seen(live: Sequence[TrialRecord]) -> set[ConfigKey]:
     """The configurations of the live trials (a trial plain Optuna added is none)."""
     return {configuration_key(t.params) for t in live if t.params is not None}
+
+
+def _trained(live: Sequence[TrialRecord], space: Space) -> set[ConfigKey]:
+    """The configurations the live trials' jobs trained, "auto" as the service resolved it:
+    asking for the number "auto" became would pay for the same job again."""
+    trained = (t.trained for t in live if t.params is not None and t.job.resolved)
+    return {configuration_key(p) for p in trained if p is not None and space.contains(p)}
