@@ -28,7 +28,7 @@ Parallel = Annotated[
         metavar="K",
         min=1,
         max=64,
-        help="Jobs created (run: kept) at once (default: 4; local: service.parallel, 1).",
+        help="Jobs created (run: kept) at once (default: service.parallel, else 4; local: 1).",
     ),
 ]
 Interval = Annotated[

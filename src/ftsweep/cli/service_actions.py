@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ftsweep.provider.submit import SubmitReport
     from ftsweep.provider.sync import JobView, SyncReport
     from ftsweep.study.sweep_study import SweepStudy
+    from ftsweep.sweep.spec import Service
 
 __all__ = ["cancel_command", "run_command", "submit_command", "sync_command"]
 
@@ -40,37 +41,16 @@ def _say(line: str) -> None:
 
 
 @contextlib.contextmanager
-def _backend(
-    study: SweepStudy, provider: Provider | None, parallel: int | None = None
-) -> Iterator[Backend]:
-    """The sweep's backend, closed when the command is done with it; `parallel` (as asked on
-    the command line) is also how many trials the local backend trains at once."""
+def _backend(study: SweepStudy, service: Service) -> Iterator[Backend]:
+    """The sweep's backend, closed when the command is done with it."""
     from ftsweep.provider.connect import connect
 
-    service = study.sweep.spec.service
-    if parallel is not None and _local(study, provider):
-        service = service.model_copy(update={"parallel": parallel})
     folder = Path(study.sweep.file).parent
-    backend = connect(service, provider, base=folder, method=study.sweep.method)
+    backend = connect(service, base=folder, method=study.sweep.method)
     try:
         yield backend
     finally:
         backend.close()
-
-
-def _local(study: SweepStudy, provider: Provider | None) -> bool:
-    return (provider or study.sweep.spec.service.provider) == "local"
-
-
-def _parallel(study: SweepStudy, provider: Provider | None, parallel: int | None) -> int:
-    """Jobs at once: as asked, else 4 on a service and `service.parallel` on this machine."""
-    if parallel is not None:
-        return parallel
-    return study.sweep.spec.service.parallel if _local(study, provider) else 4
-
-
-def _pause(study: SweepStudy, provider: Provider | None, interval: float | None) -> float:
-    return interval or study.sweep.spec.service.polling(_local(study, provider))
 
 
 @contextlib.contextmanager
@@ -98,19 +78,12 @@ def submit_command(
     from ftsweep.provider.submit import submit
 
     opened = opened_study(path, storage, priced=True, prices=prices)
-    with (
-        opened as study,
-        _interruptible(study.name),
-        _backend(study, provider, parallel) as backend,
-    ):
-        report = submit(
-            study,
-            backend,
-            count=n,
-            batch=batch,
-            parallel=_parallel(study, provider, parallel),
-            say=_say,
-        )
+    with opened as study, _interruptible(study.name):
+        service = study.sweep.spec.service.overridden(provider, parallel)
+        with _backend(study, service) as backend:
+            report = submit(
+                study, backend, count=n, batch=batch, parallel=service.jobs_at_once(), say=_say
+            )
     _print_submit(study.name, report)
     if report.refused:
         raise typer.Exit(1)
@@ -146,10 +119,11 @@ def sync_command(
     from ftsweep.provider.sync import sync, watch
 
     opened = opened_study(path, storage, priced=prune)  # priced: what pruning saves
-    with opened as study, _interruptible(study.name), _backend(study, provider) as backend:
-        pause = _pause(study, provider, interval)
-        pruned: list[PrunedTrial] = []
-        with _view(study, pruned) as show:
+    pruned: list[PrunedTrial] = []
+    with opened as study, _interruptible(study.name):
+        service = study.sweep.spec.service.overridden(provider, None)
+        pause = interval or service.polling()
+        with _backend(study, service) as backend, _view(study, pruned) as show:
             if wait:
                 report = watch(study, backend, interval=pause, on_sync=show, prune=prune)
             else:
@@ -215,8 +189,10 @@ def cancel_command(
 
     if bool(keys) == all_:
         raise StudyError("name the trials whose jobs to cancel, or give --all (not both)")
-    with opened_study(path, storage) as study, _backend(study, provider) as backend:
-        report = cancel(study, backend, keys)
+    with opened_study(path, storage) as study:
+        service = study.sweep.spec.service.overridden(provider, None)
+        with _backend(study, service) as backend:
+            report = cancel(study, backend, keys)
     for key, job_id, status in report.cancelled:
         _say(f"{key}: {job_id} {status}")
     for key in report.not_running:
@@ -238,18 +214,14 @@ def run_command(
     from ftsweep.provider.run import run
 
     opened = opened_study(path, storage, priced=True, prices=prices)
-    with (
-        opened as study,
-        _interruptible(study.name),
-        _backend(study, provider, parallel) as backend,
-    ):
-        pause = _pause(study, provider, interval)
-        with _view(study, []) as show:
+    with opened as study, _interruptible(study.name):
+        service = study.sweep.spec.service.overridden(provider, parallel)
+        with _backend(study, service) as backend, _view(study, []) as show:
             report = run(
                 study,
                 backend,
-                parallel=_parallel(study, provider, parallel),
-                interval=pause,
+                parallel=service.jobs_at_once(),
+                interval=interval or service.polling(),
                 on_sync=show,
                 on_submit=_print_refused,
             )

@@ -209,7 +209,8 @@ class Service(_Strict):
     The rest is for `provider: local`, which trains each trial on this machine with Hugging Face
     TRL (`ftsweep.local`), and decides what the service decides for itself:
     `base_learning_rate` (per method), `max_steps` (a cap on each trial's optimizer steps),
-    `parallel` (trials at once: `run`'s default), `devices` (GPU indexes or `cpu`; by default
+    `parallel` (trials at once: `run`'s and `submit`'s default, 1 here and 4 on a service),
+    `devices` (GPU indexes or `cpu`; by default
     GPU 0 when there is one, else the CPU), `lora` (adapters; full fine-tuning without),
     `judge` (the model graders' endpoint), `allow_python_grader` (run a python grader's code),
     `allow_download` (let a model named by its hub name download; by default only the local
@@ -237,11 +238,28 @@ class Service(_Strict):
     output_dir: NonEmpty | None = None
     python: NonEmpty | None = None
 
-    def polling(self, local: bool) -> float:
+    def overridden(self, provider: str | None, parallel: int | None) -> Service:
+        """These settings with a command line's `--provider` and `--parallel` over them."""
+        update: dict[str, Any] = {}
+        if provider is not None:
+            update["provider"] = provider
+        if parallel is not None:
+            update["parallel"] = parallel
+        return self.model_copy(update=update) if update else self
+
+    def polling(self) -> float:
         """Seconds between looks at running jobs: as set, else 30 (2 for local trials)."""
-        if "poll_interval" in self.model_fields_set or not local:
+        if "poll_interval" in self.model_fields_set or self.provider != "local":
             return self.poll_interval
         return 2.0
+
+    def jobs_at_once(self) -> int:
+        """How many jobs `submit` creates and `run` keeps going at once: `parallel` where it is
+        set (the file or `--parallel`), else 1 for local trials (they share this machine) and 4
+        on a service."""
+        if "parallel" in self.model_fields_set or self.provider == "local":
+            return self.parallel
+        return 4
 
 
 #: The encodings ftsweep can count offline (`ftsweep.data.tokens`); `tokenizer:` picks one for a
