@@ -210,8 +210,8 @@ class Service(_Strict):
     TRL (`ftsweep.local`), and decides what the service decides for itself:
     `base_learning_rate` (per method), `max_steps` (a cap on each trial's optimizer steps),
     `parallel` (trials at once: `run`'s and `submit`'s default, 1 here and 4 on a service),
-    `devices` (GPU indexes or `cpu`; by default
-    GPU 0 when there is one, else the CPU), `lora` (adapters; full fine-tuning without),
+    `devices` (GPU indexes or `cpu`; by default GPU 0 when there is one, else the CPU), `lora`
+    (adapters; full fine-tuning without),
     `judge` (the model graders' endpoint), `allow_python_grader` (run a python grader's code),
     `allow_download` (let a model named by its hub name download; by default only the local
     cache is read, and the trainers run with HF_HUB_OFFLINE=1 unless the environment sets it),
